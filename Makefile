@@ -1,0 +1,36 @@
+# The two commands of the README:
+#   make demo   set up (first time) and run the main job on the embedded synthetic corpus
+#   make test   set up (first time) and run the test suite
+VENV  ?= .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.mixlab-setup
+CORES ?= all
+TARGET ?= results/fig1.pdf
+
+.PHONY: setup demo test lint clean-results
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || { \
+	  echo "[setup] ffmpeg/ffprobe missing (musdb/stempeg need them): installing Debian's ffmpeg"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q ffmpeg \
+	    || { echo "[setup] could not install ffmpeg; install it with your package manager and rerun"; exit 1; }; }
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/snakemake --cores $(CORES) $(TARGET)
+
+test: setup
+	$(VENV)/bin/python -m pytest -q
+
+lint: setup
+	$(VENV)/bin/snakemake --lint
+
+clean-results:
+	rm -rf results .snakemake

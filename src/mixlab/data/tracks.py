@@ -1,0 +1,87 @@
+"""Track listing and validated stem loading for MUSDB18-HQ-layout corpora."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from mixlab.data.synth import MANIFEST, STEMS
+
+
+class TrackError(ValueError):
+    """A track on disk cannot be used; the message names the file and the fix."""
+
+
+def subset_of(split: str) -> str:
+    if split not in ("train", "valid", "test"):
+        raise ValueError(f"split must be train, valid or test, not {split!r}")
+    return "test" if split == "test" else "train"
+
+
+def list_tracks(root: str | Path, split: str) -> list[str]:
+    """Track names of a split: the synthetic corpus manifest, else musdb's own split.
+
+    For real MUSDB18-HQ, musdb's `split='train'|'valid'` gives the standard
+    86/14 division of the 100 training songs; `test` holds 50 songs.
+    """
+    root = Path(root)
+    manifest = root / MANIFEST
+    if manifest.exists():
+        return list(json.loads(manifest.read_text())["splits"][split])
+    if not (root / subset_of(split)).is_dir():
+        raise TrackError(f"{root}: no '{subset_of(split)}' folder; musdb_root must point at the "
+                         "MUSDB18-HQ root that holds train/ and test/")
+    import musdb
+
+    db = musdb.DB(root=str(root), is_wav=True, subsets=subset_of(split),
+                  split=None if split == "test" else split)
+    return [track.name for track in db]
+
+
+def track_dir(root: str | Path, split: str, name: str) -> Path:
+    return Path(root) / subset_of(split) / name
+
+
+def check_stem_files(folder: Path, sample_rate: int, stems=STEMS, channels: int = 2) -> int:
+    """Validate the stems of one track without reading the audio; return its length."""
+    lengths = {}
+    for stem in stems:
+        path = folder / f"{stem}.wav"
+        if not path.exists():
+            raise TrackError(f"{path}: missing stem '{stem}'. Every track needs "
+                             f"{', '.join(s + '.wav' for s in stems)} (MUSDB18-HQ layout).")
+        try:
+            info = sf.info(str(path))
+        except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError
+            raise TrackError(f"{path}: cannot be read as audio ({exc}); re-export the stem.") from exc
+        if info.samplerate != sample_rate:
+            raise TrackError(f"{path}: sample rate {info.samplerate} Hz, expected {sample_rate} Hz "
+                             "(config key sample_rate); resample the corpus or change the preset.")
+        if info.channels != channels:
+            raise TrackError(f"{path}: {info.channels} channel(s), expected {channels} (stereo).")
+        lengths[stem] = info.frames
+    if len(set(lengths.values())) > 1:
+        raise TrackError(f"{folder}: stems differ in length ({lengths}); the stems of a track must be "
+                         "sample-aligned and equally long -- re-export the short stem.")
+    return next(iter(lengths.values()))
+
+
+def load_stems(folder: str | Path, sample_rate: int, stems=STEMS, dtype="float32") -> np.ndarray:
+    """Stems of one track as an array (n_stems, T, channels), validated first."""
+    folder = Path(folder)
+    check_stem_files(folder, sample_rate, stems)
+    return np.stack([sf.read(str(folder / f"{stem}.wav"), dtype=dtype, always_2d=True)[0] for stem in stems])
+
+
+def load_mixture(folder: str | Path, sample_rate: int) -> np.ndarray:
+    """The track's mixture (T, channels); the sum of its stems when mixture.wav is absent."""
+    folder = Path(folder)
+    path = folder / "mixture.wav"
+    if not path.exists():
+        return load_stems(folder, sample_rate).sum(0)
+    audio, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    if sr != sample_rate:
+        raise TrackError(f"{path}: sample rate {sr} Hz, expected {sample_rate} Hz (config key sample_rate).")
+    return audio

@@ -1,0 +1,57 @@
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from mixlab.data.synth import STEMS, SynthSpec, build_corpus
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = SynthSpec(seed=3, sample_rate=8000, n_train=3, n_valid=1, n_test=1, min_seconds=4.0, max_seconds=5.0)
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpus")
+    build_corpus(root, TINY, progress=lambda m: None)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_store(tiny_corpus, tmp_path_factory):
+    from mixlab.data.stem_store import build_store
+    from mixlab.data.tracks import list_tracks
+
+    out = tmp_path_factory.mktemp("store")
+    build_store(tiny_corpus, "train", list_tracks(tiny_corpus, "train"), out, TINY.sample_rate,
+                progress=lambda m: None)
+    return out
+
+
+@pytest.fixture(scope="session")
+def real_musdb_tree(tmp_path_factory):
+    """The real MUSDB18 excerpt stempeg ships, written out in MUSDB18-HQ layout (test subset)."""
+    if shutil.which("ffmpeg") is None:
+        pytest.fail("ffmpeg is not on PATH; `make setup` installs Debian's ffmpeg")
+    import stempeg
+
+    stems, rate = stempeg.read_stems(stempeg.example_stem_path())
+    root = tmp_path_factory.mktemp("musdb18hq")
+    folder = root / "test" / "The Easton Ellises - Falcon 69"
+    folder.mkdir(parents=True)
+    # MUSDB18 stream order: mixture, drums, bass, other, vocals.
+    for i, name in enumerate(["mixture", "drums", "bass", "other", "vocals"]):
+        sf.write(folder / f"{name}.wav", stems[i].astype(np.float32), int(rate), subtype="PCM_16")
+    (root / "train").mkdir()
+    return root, int(rate)
+
+
+def run_cli(*args, check=True, **kw):
+    exe = Path(sys.executable).parent / "mixlab"
+    res = subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True, **kw)
+    if check and res.returncode != 0:
+        raise AssertionError(f"mixlab {args[0]} failed ({res.returncode}):\n{res.stdout[-2000:]}\n{res.stderr[-3000:]}")
+    return res

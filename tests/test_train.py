@@ -1,0 +1,82 @@
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from mixlab.train import checkpoint
+from tests.conftest import run_cli
+
+MODEL = {"name": "tfc_tdf_v3", "sample_rate": 8000, "n_fft": 256, "hop_length": 64, "dim_f": 128, "dim_t": 64, "num_channels": 4,
+         "growth": 4, "num_scales": 2, "num_subbands": 2, "num_blocks_per_scale": 1, "bottleneck_factor": 2}
+
+
+def _spec(steps, every=4):
+    return {"model": MODEL, "train": {"steps": steps, "batch_size": 2, "lr": 1e-3, "ema_decay": 0.9,
+                                      "grad_clip": 1.0, "checkpoint_every": every, "log_every": 1,
+                                      "p_original": 0.5, "seed": 3}}
+
+
+def _train_args(spec, store, out, resume):
+    return ["train", "--spec", json.dumps(spec), "--store", store, "--out", out, "--resume-dir", resume,
+            "--threads", "1"]
+
+
+def _weights(path):
+    return checkpoint.load(path)["state_dict"]
+
+
+def test_killed_run_resumes_to_identical_weights(tiny_store, tmp_path):
+    spec = _spec(steps=60)
+    run_cli(*_train_args(spec, tiny_store, tmp_path / "ref.pt", tmp_path / "ref_resume"))
+    assert not (tmp_path / "ref_resume" / "last.pt").exists(), "resume state is dropped after success"
+
+    out, resume = tmp_path / "killed.pt", tmp_path / "resume"
+    exe = Path(sys.executable).parent / "mixlab"
+    proc = subprocess.Popen([str(exe), *map(str, _train_args(spec, tiny_store, out, resume))],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 120
+    while not (resume / "last.pt").exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "training finished before it could be killed"
+    assert not out.exists()
+    killed_at = checkpoint.load(resume / "last.pt")["step"]
+    assert 0 < killed_at < 60
+
+    rerun = run_cli(*_train_args(spec, tiny_store, out, resume))
+    assert f"resumed from {resume / 'last.pt'} at step" in rerun.stdout
+    ref, got = _weights(tmp_path / "ref.pt"), _weights(out)
+    assert ref.keys() == got.keys()
+    for k in ref:
+        torch.testing.assert_close(got[k], ref[k], rtol=0, atol=0, msg=k)
+
+
+def test_resume_refuses_a_different_spec(tiny_store, tmp_path):
+    from mixlab.train.loop import train
+
+    resume = tmp_path / "resume"
+    with pytest.raises(KeyboardInterrupt):
+        def log(msg):
+            if "step 4/" in msg:
+                raise KeyboardInterrupt
+        train(_spec(steps=8, every=2), tiny_store, tmp_path / "a.pt", resume, log=log)
+    assert (resume / "last.pt").exists()
+    with pytest.raises(RuntimeError, match="different spec"):
+        train(_spec(steps=9, every=2), tiny_store, tmp_path / "a.pt", resume, log=lambda m: None)
+
+
+def test_model_file_loads_and_separates(tiny_store, tiny_corpus, tmp_path):
+    run_cli(*_train_args(_spec(steps=2), tiny_store, tmp_path / "m.pt", tmp_path / "r"))
+    from mixlab.data.tracks import list_tracks
+    res = run_cli("separate", "--model", tmp_path / "m.pt", "--root", tiny_corpus, "--out", tmp_path / "sep",
+                  "--dim-t", 64, "--threads", 1)
+    name = list_tracks(tiny_corpus, "test")[0]
+    assert name in res.stdout
+    for stem in ("vocals", "drums", "bass", "other"):
+        assert (tmp_path / "sep" / name / f"{stem}.wav").exists()
