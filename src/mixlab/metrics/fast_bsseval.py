@@ -1,0 +1,157 @@
+"""BSS Eval v4 with museval's exact numbers at a fraction of its time and memory.
+
+Computes what `museval.metrics.bss_eval(..., framewise_filters=False,
+bsseval_sources_version=False)` computes: 512-tap multichannel distortion
+filters fitted once on the whole track (images version, stereo channels as
+images), then SDR/ISR/SIR/SAR per frame. Where museval loops over frames,
+sources and channel pairs with one FFT convolution each, this does:
+
+- the lag-limited auto/cross-correlations for G and D by block FFTs whose
+  spectra are accumulated over blocks (no FFT of the whole padded track);
+- one LU factorisation of G shared by all estimates (museval solves the same
+  system once per estimate);
+- all frames' projections as batched FFT products, a few frames at a time.
+
+Everything that feeds a metric is float64. NaN/inf follow museval: a frame in
+which any reference or any estimate sums to zero over channels at every sample
+gets NaN for all sources; a zero denominator gives +inf.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+FILTERS_LEN = 512
+
+
+def _next_fast_len(n: int) -> int:
+    return 1 << int(np.ceil(np.log2(n)))
+
+
+def _lagged_correlations(x: torch.Tensor, y: torch.Tensor, max_lag: int, fft_size: int = 1 << 16) -> torch.Tensor:
+    """r[i, j, k] = sum_t x[i, t] * y[j, t + k] for k in (-max_lag, max_lag), as (I, J, 2*max_lag - 1).
+
+    The track is cut into blocks; for each block the FFT of x's block and of the
+    matching stretch of y (block plus max_lag - 1 samples either side) are
+    multiplied and the products summed over blocks in the frequency domain,
+    so memory stays O(channels x block) for any track length.
+    """
+    I, T = x.shape
+    J = y.shape[0]
+    pad = max_lag - 1
+    n = max(fft_size, _next_fast_len(4 * pad))
+    block = n - 2 * pad                       # each block's y stretch fills the FFT exactly
+    y_pad = torch.nn.functional.pad(y, (pad, pad + block))
+    acc = torch.zeros((I, J, n // 2 + 1), dtype=torch.complex128, device=x.device)
+    starts = torch.arange(0, T, block)
+    for group in torch.split(starts, 64):
+        xb = torch.stack([torch.nn.functional.pad(x[:, s:s + block], (0, block - x[:, s:s + block].shape[1]))
+                          for s in group.tolist()], 1)                      # (I, nb, block)
+        yb = torch.stack([y_pad[:, s:s + block + 2 * pad] for s in group.tolist()], 1)  # (J, nb, block+2pad)
+        X = torch.fft.rfft(xb, n=n)
+        Y = torch.fft.rfft(yb, n=n)
+        acc += torch.einsum("ibf,jbf->ijf", X.conj(), Y)
+    full = torch.fft.irfft(acc, n=n)          # full[..., m] = sum_t x[t] * y_pad_block[t + m]
+    return full[..., : 2 * pad + 1]           # m = pad + k  ->  k in [-pad, pad]
+
+
+def _toeplitz_blocks(r: torch.Tensor, L: int) -> torch.Tensor:
+    """r (..., 2L-1) indexed by lag k + L - 1 -> (..., L, L) with [a, b] = r[b - a]."""
+    a = torch.arange(L, device=r.device)
+    idx = (a[None, :] - a[:, None]) + (L - 1)
+    return r[..., idx]
+
+
+def _solve(G: torch.Tensor, D: torch.Tensor) -> torch.Tensor:
+    """museval: solve(G + eps I, D), least squares when that matrix is singular."""
+    eps = np.finfo(float).eps
+    A = G + eps * torch.eye(G.shape[-1], dtype=G.dtype, device=G.device)
+    try:
+        return torch.linalg.solve(A, D)
+    except RuntimeError:  # torch.linalg.LinAlgError subclasses RuntimeError: exactly singular
+        return torch.linalg.lstsq(G.cpu(), D.cpu(), driver="gelsd").solution.to(G.device)
+
+
+def _frame_silent(frames: torch.Tensor) -> torch.Tensor:
+    """frames (S, C, nwin, Lw) -> (nwin,) True where some source sums to zero over channels everywhere."""
+    return (frames.sum(1) == 0).all(-1).any(0)
+
+
+def _safe_db(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
+    out = 10 * torch.log10(num / den)
+    return torch.where(den == 0, torch.full_like(out, float("inf")), out)
+
+
+def _validate(refs: torch.Tensor, ests: torch.Tensor) -> None:
+    if refs.shape != ests.shape:
+        raise ValueError(f"references {tuple(refs.shape)} and estimates {tuple(ests.shape)} differ in shape")
+    for what, x in (("reference", refs), ("estimated", ests)):
+        if (x.sum(-1) == 0).all(-1).any():
+            raise ValueError(f"All the {what} sources should be non-silent (not all-zeros), but at least one "
+                             f"{what} source is all 0s (as museval, BSS Eval is undefined then).")
+
+
+@torch.no_grad()
+def bss_eval_v4(references, estimates, window: int, hop: int, filters_len: int = FILTERS_LEN,
+                device: str | torch.device = "cpu", frames_per_batch: int = 8):
+    """references, estimates: (nsrc, nsampl, nchan) -> SDR, ISR, SIR, SAR as numpy (nsrc, nwin)."""
+    dev = torch.device(device)
+    refs = torch.as_tensor(np.asarray(references), dtype=torch.float64).to(dev)
+    ests = torch.as_tensor(np.asarray(estimates), dtype=torch.float64).to(dev)
+    if refs.ndim == 2:
+        refs, ests = refs[..., None], ests[..., None]
+    _validate(refs, ests)
+    S, T, C = refs.shape
+    L = filters_len
+    x = refs.permute(0, 2, 1).reshape(S * C, T)     # reference channels (j, cj)
+    e = ests.permute(0, 2, 1).reshape(S * C, T)     # estimate channels (jest, c)
+
+    # G[(j, cj, a), (i, ci, b)] = <x_j(t - a), x_i(t - b)>;  D[(j, cj, a), (jest, c)] = <x_j(t - a), e(t)>
+    r = _lagged_correlations(x, torch.cat([x, e]), L)           # (SC, 2SC, 2L-1), lag k: x_i[t] x_j[t+k]
+    rxx, rxe = r[:, : S * C], r[:, S * C:]
+    G = _toeplitz_blocks(rxx, L)                                 # [i, j, a, b] = r_ij[b - a]
+    G = G.permute(1, 2, 0, 3).reshape(S * C * L, S * C * L)      # rows (j, a), cols (i, b)
+    D = rxe[..., L - 1:]                                         # lags 0 .. L-1
+    D = D.permute(0, 2, 1).reshape(S * C * L, S * C)             # rows (j, a), cols (jest, c)
+
+    Cf = _solve(G, D).reshape(S, C, L, S, C)                     # filters for every estimate at once
+    Cf = Cf.permute(3, 0, 1, 4, 2)                               # (jest, j, cj, c, L)
+    Gd = G.reshape(S, C * L, S, C * L)
+    Dd = D.reshape(S, C * L, S, C)
+    Cj = torch.stack([_solve(Gd[j, :, j], Dd[j, :, j]) for j in range(S)])   # (j, C*L, C)
+    Cj = Cj.reshape(S, C, L, C).permute(0, 1, 3, 2)              # (j, cj, c, L)
+
+    # frames exactly as museval's Framing: full windows only (or one window over a short track)
+    if window < T:
+        nwin = int(np.floor((T - window + hop) / hop))
+        Lw = window
+    else:
+        nwin, Lw = 1, T
+    n = _next_fast_len(Lw + L - 1)
+    out_len = Lw + L - 1
+    Hall = torch.fft.rfft(Cf, n=n)                               # (jest, j, cj, c, F)
+    Hj = torch.fft.rfft(Cj, n=n)                                 # (j, cj, c, F)
+    metrics = torch.full((4, S, nwin), float("nan"), dtype=torch.float64, device=dev)
+    for f0 in range(0, nwin, frames_per_batch):
+        idx = torch.arange(f0, min(nwin, f0 + frames_per_batch), device=dev)
+        pos = (idx[:, None] * int(hop) + torch.arange(Lw, device=dev)[None, :])  # (nb, Lw)
+        rf = refs[:, pos].permute(0, 3, 1, 2)                   # (S, C, nb, Lw)
+        ef = ests[:, pos].permute(0, 3, 1, 2)
+        ok = ~(_frame_silent(rf) | _frame_silent(ef))
+        R = torch.fft.rfft(rf, n=n)                              # (S, C, nb, F)
+        p_all = torch.fft.irfft(torch.einsum("jkbf,sjkcf->scbf", R, Hall), n=n)[..., :out_len]
+        p_own = torch.fft.irfft(torch.einsum("skbf,skcf->scbf", R, Hj), n=n)[..., :out_len]
+        s_true = torch.nn.functional.pad(rf, (0, L - 1))
+        e_hat = torch.nn.functional.pad(ef, (0, L - 1))
+        def energy(z):  # sum over channels and samples -> (S, nb)
+            return z.pow(2).sum((1, 3))
+        e_true = energy(s_true)
+        sdr = _safe_db(e_true, energy(e_hat - s_true))
+        isr = _safe_db(e_true, energy(p_own - s_true))
+        sir = _safe_db(energy(p_own), energy(p_all - p_own))
+        sar = _safe_db(energy(p_all), energy(e_hat - p_all))
+        block = torch.stack([sdr, isr, sir, sar])                 # (4, S, nb)
+        block[:, :, ~ok] = float("nan")
+        metrics[:, :, idx] = block
+    sdr, isr, sir, sar = metrics.cpu().numpy()
+    return sdr, isr, sir, sar
