@@ -55,3 +55,27 @@ def run_cli(*args, check=True, **kw):
     if check and res.returncode != 0:
         raise AssertionError(f"mixlab {args[0]} failed ({res.returncode}):\n{res.stdout[-2000:]}\n{res.stderr[-3000:]}")
     return res
+
+
+def noisy_estimates(refs: np.ndarray, snrs_db, seed=0) -> np.ndarray:
+    """Each source plus white noise at the given SNR (one per source), float32."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for ref, snr in zip(refs, snrs_db):
+        power = np.mean(ref.astype(np.float64) ** 2)
+        out.append(ref + np.sqrt(power * 10 ** (-snr / 10)) * rng.standard_normal(ref.shape))
+    return np.stack(out).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def real_track_museval(real_musdb_tree):
+    """The stempeg track, noisy estimates (SNR -5..30 dB) and museval's own scores of them."""
+    import musdb
+    import museval
+
+    root, rate = real_musdb_tree
+    track = musdb.DB(root=str(root), is_wav=True, subsets="test")[0]
+    refs = np.stack([track.targets[s].audio for s in STEMS])
+    ests = noisy_estimates(refs, [-5, 5, 15, 30])
+    scores = museval.eval_mus_track(track, {s: e.astype(np.float64) for s, e in zip(STEMS, ests)})
+    return track, refs, ests, rate, scores.json

@@ -61,6 +61,8 @@ def resolve(config: dict) -> dict:
     preset = dict(config["presets"][config["scale"]])
     preset["scale"] = config["scale"]
     preset["musdb_root"] = config.get("musdb_root")
+    preset["scorer"] = config.get("scorer", "museval")
+    preset["scorer_crosscheck"] = config.get("scorer_crosscheck", 0)
     return preset
 
 

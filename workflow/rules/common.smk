@@ -50,6 +50,26 @@ def fmt_p(p):
     return f"{float(p):.2f}"
 
 
+FIG1_P = [fmt_p(p) for p in P["fig1"]["p"]]
+# The models each experiment trains, by the id used in file names.
+EXPERIMENT_MODELS = {"fig1": [f"p{p}" for p in FIG1_P]}
+
+
+def crosscheck_pairs(exp):
+    """A seeded sample of (model, track) pairs of an experiment that museval rescores."""
+    import random
+
+    pairs = [(m, t) for m in EXPERIMENT_MODELS[exp] for t in tracks("test")]
+    return random.Random(0).sample(pairs, min(P["scorer_crosscheck"], len(pairs)))
+
+
+def crosscheck_input(exp):
+    """The cross-check report a figure waits for when the fast scorer is used."""
+    if P["scorer"] == "fast" and P["scorer_crosscheck"] > 0:
+        return [f"{RES}/crosscheck/{exp}.json"]
+    return []
+
+
 def run_spec(p):
     """What one training run is: model, training settings and p. Changing it retrains."""
     return {

@@ -28,6 +28,8 @@ rule score_track:
         f"{RES}/scores/{{exp}}/{{model}}/{{track}}.json",
     params:
         sample_rate=P["sample_rate"],
+        scorer=P["scorer"],
+    threads: 1
     conda:
         ENV
     log:
@@ -35,7 +37,7 @@ rule score_track:
     shell:
         "mixlab score --references {input.corpus:q}/test/{wildcards.track:q}"
         " --estimates {input.estimates:q}/{wildcards.track:q}"
-        " --sample-rate {params.sample_rate} --track-name {wildcards.track:q} --out {output:q} > {log:q} 2>&1"
+        " --sample-rate {params.sample_rate} --scorer {params.scorer} --threads {threads} --out {output:q} > {log:q} 2>&1"
 
 
 rule aggregate_model:
@@ -49,3 +51,22 @@ rule aggregate_model:
         f"{RES}/logs/aggregate/{{exp}}/{{model}}.log",
     shell:
         "mixlab aggregate {input:q} --out {output:q} > {log:q} 2>&1"
+
+
+rule crosscheck_scorer:
+    input:
+        scores=lambda w: [f"{RES}/scores/{w.exp}/{m}/{t}.json" for m, t in crosscheck_pairs(w.exp)],
+        estimates=lambda w: [f"{RES}/separated/{w.exp}/{m}" for m, t in crosscheck_pairs(w.exp)],
+        corpus=corpus_root(),
+    output:
+        f"{RES}/crosscheck/{{exp}}.json",
+    params:
+        references=lambda w, input: [f"{input.corpus}/test/{t}" for m, t in crosscheck_pairs(w.exp)],
+        estimates=lambda w, input: [f"{e}/{t}" for e, (m, t) in zip(input.estimates, crosscheck_pairs(w.exp))],
+    conda:
+        ENV
+    log:
+        f"{RES}/logs/crosscheck/{{exp}}.log",
+    shell:
+        "mixlab crosscheck --references {params.references:q} --estimates {params.estimates:q}"
+        " --scores {input.scores:q} --out {output:q} > {log:q} 2>&1"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from scipy.signal import fftconvolve
 
 STEMS = ("vocals", "drums", "bass", "other")
 SPLITS = ("train", "valid", "test")
@@ -207,6 +208,17 @@ def render_song(seed: int, split: str, index: int, sample_rate: int,
     seconds = rng.uniform(min_seconds, max_seconds)
     song = _Song(rng, sample_rate, seconds)
     stems = {name: getattr(song, name)() for name in ("drums", "bass", "vocals", "other")}
+    # One small stereo room per song: decorrelated left/right tails, so no stem is
+    # exactly mono (L == R makes BSS Eval's filter fit singular, as in real mono stems).
+    n_ir = int(0.05 * sample_rate)
+    decay = np.exp(-np.arange(n_ir) / (0.012 * sample_rate))
+    room = rng.standard_normal((2, n_ir)) * decay
+    room /= np.sqrt((room ** 2).sum(axis=1, keepdims=True))
+    for name in stems:
+        send = rng.uniform(0.15, 0.35)
+        dry = stems[name]
+        wet = np.stack([fftconvolve(dry[:, c], room[c])[: len(dry)] for c in range(2)], axis=1)
+        stems[name] = dry + send * wet
     # Per-song balance, then one common gain so the mixture never clips.
     for name in stems:
         rms = np.sqrt(np.mean(stems[name] ** 2)) + 1e-9

@@ -28,31 +28,40 @@ def _next_fast_len(n: int) -> int:
     return 1 << int(np.ceil(np.log2(n)))
 
 
-def _lagged_correlations(x: torch.Tensor, y: torch.Tensor, max_lag: int, fft_size: int = 1 << 16) -> torch.Tensor:
-    """r[i, j, k] = sum_t x[i, t] * y[j, t + k] for k in (-max_lag, max_lag), as (I, J, 2*max_lag - 1).
+def _stretch(sig: torch.Tensor, start: int, length: int) -> torch.Tensor:
+    """sig (S, T, C) -> float64 (S*C, length) of samples [start, start+length), zeros outside the track."""
+    S, T, C = sig.shape
+    out = torch.zeros((S, C, length), dtype=torch.float64, device=sig.device)
+    lo, hi = max(start, 0), min(start + length, T)
+    if lo < hi:
+        out[:, :, lo - start:hi - start] = sig[:, lo:hi].permute(0, 2, 1)
+    return out.reshape(S * C, length)
 
-    The track is cut into blocks; for each block the FFT of x's block and of the
-    matching stretch of y (block plus max_lag - 1 samples either side) are
-    multiplied and the products summed over blocks in the frequency domain,
-    so memory stays O(channels x block) for any track length.
+
+def _lagged_correlations(x: torch.Tensor, y: torch.Tensor, max_lag: int, fft_size: int = 1 << 16,
+                         blocks_per_step: int = 16) -> torch.Tensor:
+    """r[i, j, k] = sum_t x[i, t] * y[j, t + k] for |k| < max_lag, as (I, J, 2*max_lag - 1).
+
+    x, y: (S, T, C) signals whose channels are flattened to I = S_x*C, J = S_y*C.
+    The track is cut into blocks; the FFTs of x's block and of the matching
+    stretch of y (the block plus max_lag - 1 samples either side) are multiplied
+    and summed over blocks in the frequency domain, so memory stays
+    O(channels x FFT size) whatever the track length, in float64 throughout.
     """
-    I, T = x.shape
-    J = y.shape[0]
+    T = x.shape[1]
     pad = max_lag - 1
     n = max(fft_size, _next_fast_len(4 * pad))
     block = n - 2 * pad                       # each block's y stretch fills the FFT exactly
-    y_pad = torch.nn.functional.pad(y, (pad, pad + block))
+    I, J = x.shape[0] * x.shape[2], y.shape[0] * y.shape[2]
     acc = torch.zeros((I, J, n // 2 + 1), dtype=torch.complex128, device=x.device)
-    starts = torch.arange(0, T, block)
-    for group in torch.split(starts, 64):
-        xb = torch.stack([torch.nn.functional.pad(x[:, s:s + block], (0, block - x[:, s:s + block].shape[1]))
-                          for s in group.tolist()], 1)                      # (I, nb, block)
-        yb = torch.stack([y_pad[:, s:s + block + 2 * pad] for s in group.tolist()], 1)  # (J, nb, block+2pad)
-        X = torch.fft.rfft(xb, n=n)
-        Y = torch.fft.rfft(yb, n=n)
+    starts = list(range(0, T, block))
+    for g in range(0, len(starts), blocks_per_step):
+        group = starts[g:g + blocks_per_step]
+        X = torch.fft.rfft(torch.stack([_stretch(x, s, block) for s in group], 1), n=n)          # (I, nb, F)
+        Y = torch.fft.rfft(torch.stack([_stretch(y, s - pad, block + 2 * pad) for s in group], 1), n=n)
         acc += torch.einsum("ibf,jbf->ijf", X.conj(), Y)
-    full = torch.fft.irfft(acc, n=n)          # full[..., m] = sum_t x[t] * y_pad_block[t + m]
-    return full[..., : 2 * pad + 1]           # m = pad + k  ->  k in [-pad, pad]
+    full = torch.fft.irfft(acc, n=n)          # full[..., m] = sum_t x[t] * y[t + m - pad]
+    return full[..., : 2 * pad + 1]           # index m = k + pad
 
 
 def _toeplitz_blocks(r: torch.Tensor, L: int) -> torch.Tensor:
@@ -82,11 +91,19 @@ def _safe_db(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
     return torch.where(den == 0, torch.full_like(out, float("inf")), out)
 
 
+def _silent_sources(x: torch.Tensor, step: int = 1 << 20) -> torch.Tensor:
+    """(S, T, C) -> (S,) True where the channel sum is zero at every sample (museval's test)."""
+    silent = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
+    for t in range(0, x.shape[1], step):
+        silent &= (x[:, t:t + step].double().sum(-1) == 0).all(-1)
+    return silent
+
+
 def _validate(refs: torch.Tensor, ests: torch.Tensor) -> None:
     if refs.shape != ests.shape:
         raise ValueError(f"references {tuple(refs.shape)} and estimates {tuple(ests.shape)} differ in shape")
     for what, x in (("reference", refs), ("estimated", ests)):
-        if (x.sum(-1) == 0).all(-1).any():
+        if _silent_sources(x).any():
             raise ValueError(f"All the {what} sources should be non-silent (not all-zeros), but at least one "
                              f"{what} source is all 0s (as museval, BSS Eval is undefined then).")
 
@@ -96,18 +113,18 @@ def bss_eval_v4(references, estimates, window: int, hop: int, filters_len: int =
                 device: str | torch.device = "cpu", frames_per_batch: int = 8):
     """references, estimates: (nsrc, nsampl, nchan) -> SDR, ISR, SIR, SAR as numpy (nsrc, nwin)."""
     dev = torch.device(device)
-    refs = torch.as_tensor(np.asarray(references), dtype=torch.float64).to(dev)
-    ests = torch.as_tensor(np.asarray(estimates), dtype=torch.float64).to(dev)
+    # Inputs stay in their own dtype (float32 audio is exact in float64); every
+    # block or frame is promoted to float64 where it is used.
+    refs = torch.as_tensor(np.asarray(references)).to(dev)
+    ests = torch.as_tensor(np.asarray(estimates)).to(dev)
     if refs.ndim == 2:
         refs, ests = refs[..., None], ests[..., None]
     _validate(refs, ests)
     S, T, C = refs.shape
     L = filters_len
-    x = refs.permute(0, 2, 1).reshape(S * C, T)     # reference channels (j, cj)
-    e = ests.permute(0, 2, 1).reshape(S * C, T)     # estimate channels (jest, c)
 
     # G[(j, cj, a), (i, ci, b)] = <x_j(t - a), x_i(t - b)>;  D[(j, cj, a), (jest, c)] = <x_j(t - a), e(t)>
-    r = _lagged_correlations(x, torch.cat([x, e]), L)           # (SC, 2SC, 2L-1), lag k: x_i[t] x_j[t+k]
+    r = _lagged_correlations(refs, torch.cat([refs, ests]), L)  # (SC, 2SC, 2L-1), lag k: x_i[t] x_j[t+k]
     rxx, rxe = r[:, : S * C], r[:, S * C:]
     G = _toeplitz_blocks(rxx, L)                                 # [i, j, a, b] = r_ij[b - a]
     G = G.permute(1, 2, 0, 3).reshape(S * C * L, S * C * L)      # rows (j, a), cols (i, b)
@@ -135,8 +152,8 @@ def bss_eval_v4(references, estimates, window: int, hop: int, filters_len: int =
     for f0 in range(0, nwin, frames_per_batch):
         idx = torch.arange(f0, min(nwin, f0 + frames_per_batch), device=dev)
         pos = (idx[:, None] * int(hop) + torch.arange(Lw, device=dev)[None, :])  # (nb, Lw)
-        rf = refs[:, pos].permute(0, 3, 1, 2)                   # (S, C, nb, Lw)
-        ef = ests[:, pos].permute(0, 3, 1, 2)
+        rf = refs[:, pos].permute(0, 3, 1, 2).double()          # (S, C, nb, Lw)
+        ef = ests[:, pos].permute(0, 3, 1, 2).double()
         ok = ~(_frame_silent(rf) | _frame_silent(ef))
         R = torch.fft.rfft(rf, n=n)                              # (S, C, nb, F)
         p_all = torch.fft.irfft(torch.einsum("jkbf,sjkcf->scbf", R, Hall), n=n)[..., :out_len]

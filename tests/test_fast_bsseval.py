@@ -1,0 +1,116 @@
+"""The fast BSS Eval v4 scorer against museval itself, frame by frame."""
+import json
+
+import museval
+import numpy as np
+import pytest
+
+from mixlab.data.synth import STEMS
+from mixlab.data.tracks import list_tracks, load_stems, track_dir
+from mixlab.metrics.bsseval import bss_eval, frames_array
+from mixlab.metrics.crosscheck import crosscheck, frame_differences
+from mixlab.metrics.fast_bsseval import _lagged_correlations, bss_eval_v4
+from tests.conftest import noisy_estimates
+
+TOL = 1e-3  # dB
+
+
+def _museval(refs, ests, win, hop):
+    return np.array(museval.evaluate(refs.astype(np.float64), ests.astype(np.float64), win=win, hop=hop))
+
+
+def _assert_agree(fast, ref):
+    diff = frame_differences(np.asarray(fast), np.asarray(ref))
+    assert diff.max() <= TOL, f"max |diff| {diff.max()} dB at {np.unravel_index(diff.argmax(), diff.shape)}"
+
+
+def test_lagged_correlations_match_direct_sums():
+    rng = np.random.default_rng(0)
+    import torch
+    x = torch.tensor(rng.standard_normal((2, 300, 2)))
+    y = torch.tensor(rng.standard_normal((3, 300, 2)))
+    r = _lagged_correlations(x, y, 8, fft_size=64).numpy()   # several blocks
+    xf = x.permute(0, 2, 1).reshape(4, 300).numpy()
+    yf = y.permute(0, 2, 1).reshape(6, 300).numpy()
+    for k in range(-7, 8):
+        direct = np.array([[sum(xf[i, t] * yf[j, t + k] for t in range(300) if 0 <= t + k < 300)
+                            for j in range(6)] for i in range(4)])
+        np.testing.assert_allclose(r[:, :, k + 7], direct, atol=1e-10)
+
+
+def test_real_track_noisy_estimates(real_track_museval):
+    _, refs, ests, rate, museval_json = real_track_museval
+    ref = frames_array(museval_json)
+    assert np.nanmin(ref[0]) < -3 and np.nanmax(ref[0]) > 25, "estimates span SDR -5..30 dB"
+    _assert_agree(bss_eval_v4(refs, ests, rate, rate), ref)
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_synthetic_corpus_songs(tiny_corpus, index):
+    name = list_tracks(tiny_corpus, "train")[index]
+    refs = load_stems(track_dir(tiny_corpus, "train", name), 8000)
+    rng = np.random.default_rng(index)
+    # model-like errors: noise, leakage of the other stems, a little low-pass smearing
+    leak = 0.1 * np.roll(refs, 1, axis=0)
+    smear = 0.2 * (np.roll(refs, 1, axis=1) - refs)
+    ests = noisy_estimates(refs + leak + smear, [0, 10, 20, 30], seed=index)
+    _assert_agree(bss_eval_v4(refs, ests, 8000, 8000), _museval(refs, ests, 8000, 8000))
+
+
+def test_window_and_hop_differ_and_short_tracks():
+    rng = np.random.default_rng(3)
+    refs = rng.standard_normal((3, 5000, 2)).astype(np.float32)
+    ests = noisy_estimates(refs, [3, 8, 12])
+    _assert_agree(bss_eval_v4(refs, ests, 1500, 700), _museval(refs, ests, 1500, 700))
+    _assert_agree(bss_eval_v4(refs, ests, 8000, 8000), _museval(refs, ests, 8000, 8000))  # one frame
+
+
+def test_silent_frames_are_nan_like_museval():
+    rng = np.random.default_rng(4)
+    refs = rng.standard_normal((4, 6000, 2))
+    ests = noisy_estimates(refs, [5, 5, 5, 5]).astype(np.float64)
+    refs[2, 1000:2000] = 0          # a reference silent in frame 1
+    ests[1, 3000:4000] = 0          # an estimate silent in frame 3
+    fast, ref = np.array(bss_eval_v4(refs, ests, 1000, 1000)), _museval(refs, ests, 1000, 1000)
+    assert np.isnan(ref[:, :, [1, 3]]).all() and np.isnan(fast[:, :, [1, 3]]).all()
+    _assert_agree(fast, ref)
+
+
+def test_silent_source_is_refused_like_museval():
+    refs = np.random.default_rng(5).standard_normal((2, 3000, 2))
+    ests = refs.copy()
+    refs[1] = 0
+    with pytest.raises(ValueError, match="non-silent"):
+        museval.evaluate(refs, ests, win=1000, hop=1000)
+    with pytest.raises(ValueError, match="non-silent"):
+        bss_eval_v4(refs, ests, 1000, 1000)
+
+
+def test_exactly_mono_stems_are_ill_posed_for_museval_itself():
+    """L == R makes the filter fit singular; museval's ISR/SIR/SAR then follow rounding noise.
+
+    The cross-check must report such frames as ill-posed rather than fail, and SDR
+    (a plain per-frame SNR in v4) must still agree.
+    """
+    rng = np.random.default_rng(6)
+    t = np.arange(16000) / 8000
+    tones = [np.sin(2 * np.pi * f * t) * (1 + 0.5 * np.sin(2 * np.pi * 0.7 * t)) for f in (110, 220, 440)]
+    refs = np.stack([np.stack([x, x], 1) for x in tones])                  # exactly mono, pure tones
+    ests = noisy_estimates(refs, [5, 10, 20], seed=1).astype(np.float64)
+    fast = np.array(bss_eval_v4(refs, ests, 8000, 8000))
+    ref = _museval(refs, ests, 8000, 8000)
+    np.testing.assert_allclose(fast[0], ref[0], atol=TOL)                 # SDR always agrees
+    report = crosscheck(refs, ests, fast, 8000, TOL)
+    assert report["ok"]
+    assert report["failed_frames"] == {"SDR": 0, "ISR": 0, "SIR": 0, "SAR": 0}
+
+
+def test_crosscheck_fails_on_a_wrong_frame(tiny_corpus):
+    name = list_tracks(tiny_corpus, "test")[0]
+    refs = load_stems(track_dir(tiny_corpus, "test", name), 8000)
+    ests = noisy_estimates(refs, [2, 4, 6, 8])
+    fast = np.array(bss_eval(refs, ests, 8000, "fast"))
+    assert crosscheck(refs, ests, fast, 8000)["ok"]
+    fast[2, 1, 0] += 0.01                                                  # SIR of drums, frame 0
+    report = crosscheck(refs, ests, fast, 8000)
+    assert not report["ok"] and report["failed_frames"]["SIR"] == 1
