@@ -7,7 +7,7 @@ STAMP := $(VENV)/.mixlab-setup
 CORES ?= all
 TARGET ?= results/fig1.pdf
 
-.PHONY: setup demo test lint clean-results
+.PHONY: setup demo test bench lint clean-results
 
 setup: $(STAMP)
 
@@ -28,6 +28,9 @@ demo: setup
 
 test: setup
 	$(VENV)/bin/python -m pytest -q
+
+bench: setup
+	$(VENV)/bin/python bench/run.py
 
 lint: setup
 	$(VENV)/bin/snakemake --lint

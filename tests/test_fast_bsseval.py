@@ -29,7 +29,7 @@ def test_lagged_correlations_match_direct_sums():
     import torch
     x = torch.tensor(rng.standard_normal((2, 300, 2)))
     y = torch.tensor(rng.standard_normal((3, 300, 2)))
-    r = _lagged_correlations(x, y, 8, fft_size=64).numpy()   # several blocks
+    r = _lagged_correlations(x, [y], 8, fft_size=64).numpy()   # several blocks
     xf = x.permute(0, 2, 1).reshape(4, 300).numpy()
     yf = y.permute(0, 2, 1).reshape(6, 300).numpy()
     for k in range(-7, 8):

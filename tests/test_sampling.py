@@ -24,7 +24,7 @@ def test_original_mixes_share_song_and_offset(store):
         b = 0
         m, t = batch.songs[b, 0], batch.offsets[b, 0]
         for s in range(4):
-            np.testing.assert_array_equal(batch.targets[b, s], store.read(m, s, t, CHUNK).T)
+            np.testing.assert_array_equal(batch.targets[b, s], store.read(m, s, t, CHUNK))
         np.testing.assert_allclose(batch.mixture, batch.targets.sum(1), atol=1e-6)
 
 

@@ -13,6 +13,22 @@ from tests.conftest import run_cli
 TRACK = "The Easton Ellises - Falcon 69"
 
 
+def test_track_lists_follow_musdbs_split(tmp_path):
+    from mixlab.data.tracks import list_tracks, musdb_validation_tracks
+
+    valid = musdb_validation_tracks()
+    assert len(valid) == 14
+    for subset, names in {"train": ["A - x", "B - y", valid[0], valid[3]], "test": ["C - z", "D - w"]}.items():
+        for name in names:
+            (tmp_path / subset / name).mkdir(parents=True)
+            for stem in ("mixture", "vocals", "drums", "bass", "other"):
+                sf.write(tmp_path / subset / name / f"{stem}.wav", np.zeros((100, 2)), 44100)
+    for split, subset in (("train", "train"), ("valid", "train"), ("test", "test")):
+        db = musdb.DB(root=str(tmp_path), is_wav=True, subsets=subset, split=None if split == "test" else split)
+        assert list_tracks(tmp_path, split) == [t.name for t in db]
+    assert list_tracks(tmp_path, "valid") == sorted([valid[0], valid[3]])
+
+
 def test_musdb_reads_the_tree(real_musdb_tree):
     root, rate = real_musdb_tree
     db = musdb.DB(root=str(root), is_wav=True, subsets="test")

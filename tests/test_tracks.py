@@ -52,7 +52,7 @@ def test_store_is_lossless(tiny_corpus, tiny_store):
     stems = load_stems(track_dir(tiny_corpus, "train", name), 8000)
     assert store.lengths[1] == stems.shape[1]
     for s in range(4):
-        np.testing.assert_array_equal(store.read(1, s, 100, 500), stems[s, 100:600])
+        np.testing.assert_array_equal(store.read(1, s, 100, 500), stems[s, 100:600].T)
 
 
 def test_store_rejects_short_track(tiny_corpus, tmp_path):

@@ -1,3 +1,4 @@
+import functools
 import json
 import os
 import sys
@@ -40,6 +41,7 @@ def corpus_root():
 ENV = "../../envs/mixlab.yaml"
 
 
+@functools.cache
 def tracks(split):
     if P["dataset"] == "synthetic":
         return _synth.track_names(synth_spec(), split)

@@ -74,7 +74,7 @@ class MixSampler:
         targets = np.empty((batch_size, self.n_stems, 2, self.chunk), dtype=np.float32)
         for b in range(batch_size):
             for s in range(self.n_stems):
-                targets[b, s] = self.store.read(songs[b, s], s, offsets[b, s], self.chunk).T
+                self.store.read_into(targets[b, s], songs[b, s], s, offsets[b, s])
         mixture = targets.sum(axis=1)
         if self.normalizer is not None:
             for b in range(batch_size):

@@ -1,8 +1,10 @@
 """Stem store: every training stem decoded once into a memory-mapped .npy file.
 
 Random 6 s reads then cost a page-cache copy instead of a WAV seek and decode
-per stem per batch item. PCM_16 sources are kept as int16 (lossless, half the
-size of float32); anything else as float32.
+per stem per batch item. Arrays are (stems, channels, samples), so a chunk of
+one stem is two contiguous runs that convert straight into the batch buffer.
+PCM_16 sources are kept as int16 (lossless, half the size of float32);
+anything else as float32.
 """
 from __future__ import annotations
 
@@ -32,9 +34,9 @@ def build_store(root: str | Path, split: str, names: list[str], out_dir: str | P
         pcm16 = all(sf.info(str(folder / f"{s}.wav")).subtype == "PCM_16" for s in STEMS)
         dtype = "int16" if pcm16 else "float32"
         file = f"{i:04d}.npy"
-        arr = np.lib.format.open_memmap(out_dir / file, mode="w+", dtype=dtype, shape=(len(STEMS), length, 2))
+        arr = np.lib.format.open_memmap(out_dir / file, mode="w+", dtype=dtype, shape=(len(STEMS), 2, length))
         for s, stem in enumerate(STEMS):
-            arr[s] = sf.read(str(folder / f"{stem}.wav"), dtype=dtype, always_2d=True)[0]
+            arr[s] = sf.read(str(folder / f"{stem}.wav"), dtype=dtype, always_2d=True)[0].T
         arr.flush()
         del arr
         entries.append({"name": name, "file": file, "length": int(length), "dtype": dtype})
@@ -45,7 +47,7 @@ def build_store(root: str | Path, split: str, names: list[str], out_dir: str | P
 
 
 class StemStore:
-    """Read-only view of a built store; `read(track, stem, offset, length)` -> float32 (length, 2)."""
+    """Read-only view of a built store; `read(track, stem, offset, length)` -> float32 (2, length)."""
 
     def __init__(self, path: str | Path, tracks: list[str] | None = None):
         self.path = Path(path)
@@ -71,5 +73,11 @@ class StemStore:
         return len(self.names)
 
     def read(self, track: int, stem: int, offset: int, length: int) -> np.ndarray:
-        chunk = self._arrays[track][stem, offset:offset + length]
-        return chunk.astype(np.float32) * np.float32(self._scale[track])
+        out = np.empty((self._arrays[track].shape[1], length), dtype=np.float32)
+        return self.read_into(out, track, stem, offset)
+
+    def read_into(self, out: np.ndarray, track: int, stem: int, offset: int) -> np.ndarray:
+        """Fill `out` (channels, length) float32 in one pass: no temporary arrays per read."""
+        chunk = self._arrays[track][stem, :, offset:offset + out.shape[-1]]
+        np.multiply(chunk, np.float32(self._scale[track]), out=out, casting="unsafe")
+        return out

@@ -30,14 +30,27 @@ def list_tracks(root: str | Path, split: str) -> list[str]:
     manifest = root / MANIFEST
     if manifest.exists():
         return list(json.loads(manifest.read_text())["splits"][split])
-    if not (root / subset_of(split)).is_dir():
+    folder = root / subset_of(split)
+    if not folder.is_dir():
         raise TrackError(f"{root}: no '{subset_of(split)}' folder; musdb_root must point at the "
                          "MUSDB18-HQ root that holds train/ and test/")
-    import musdb
+    # What musdb.DB(is_wav=True, subsets=..., split=...) lists -- sorted track folders,
+    # musdb's own validation list deciding train/valid -- without its per-track set-up,
+    # which costs seconds per call on 150 tracks and is called while Snakemake builds the DAG.
+    names = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    if split == "test":
+        return names
+    valid = set(musdb_validation_tracks())
+    return [n for n in names if (n in valid) == (split == "valid")]
 
-    db = musdb.DB(root=str(root), is_wav=True, subsets=subset_of(split),
-                  split=None if split == "test" else split)
-    return [track.name for track in db]
+
+def musdb_validation_tracks() -> list[str]:
+    """The 14 validation songs of musdb's standard split (from the musdb package)."""
+    import musdb
+    import yaml
+
+    setup = Path(musdb.__file__).parent / "configs" / "mus.yaml"
+    return list(yaml.safe_load(setup.read_text())["validation_tracks"])
 
 
 def track_dir(root: str | Path, split: str, name: str) -> Path:
@@ -71,8 +84,11 @@ def check_stem_files(folder: Path, sample_rate: int, stems=STEMS, channels: int 
 def load_stems(folder: str | Path, sample_rate: int, stems=STEMS, dtype="float32") -> np.ndarray:
     """Stems of one track as an array (n_stems, T, channels), validated first."""
     folder = Path(folder)
-    check_stem_files(folder, sample_rate, stems)
-    return np.stack([sf.read(str(folder / f"{stem}.wav"), dtype=dtype, always_2d=True)[0] for stem in stems])
+    length = check_stem_files(folder, sample_rate, stems)
+    out = np.empty((len(stems), length, 2), dtype=dtype)   # read in place: no per-stem copies
+    for s, stem in enumerate(stems):
+        sf.read(str(folder / f"{stem}.wav"), dtype=dtype, always_2d=True, out=out[s])
+    return out
 
 
 def load_mixture(folder: str | Path, sample_rate: int) -> np.ndarray:

@@ -1,0 +1,327 @@
+"""mixlab benchmark suite: one command, ratios measured side by side in one run.
+
+    .venv/bin/python bench/run.py                  # everything (~10 min on 2 CPU cores)
+    .venv/bin/python bench/run.py --only scorer    # one section: scorer sampler train separate dag
+    .venv/bin/python bench/run.py --device cuda    # model timings on a GPU (AMP for training)
+
+Every measurement that needs its own peak memory runs in a fresh child
+process (this file with --child), which reports wall time and its peak RSS
+(or CUDA peak allocation). Results are printed as a table and, with --json,
+written to a file; BENCHMARKS.md records them with the machine they ran on.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def child(args: list[str]) -> dict:
+    """Run one measurement in a fresh interpreter; it prints a JSON line last."""
+    res = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True)
+    if res.returncode != 0:
+        raise RuntimeError(f"child {args} failed:\n{res.stdout[-2000:]}\n{res.stderr[-4000:]}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------- data
+def make_long_track(folder: Path, seconds: float, sample_rate: int = 44100) -> Path:
+    """A 4-stem stereo synthetic song written as 16-bit WAVs, plus noisy 'estimates'."""
+    import soundfile as sf
+
+    from mixlab.data.synth import STEMS, render_song
+
+    refs_dir, ests_dir = folder / "refs", folder / "ests"
+    if (ests_dir / "other.wav").exists():
+        return folder
+    refs_dir.mkdir(parents=True, exist_ok=True)
+    ests_dir.mkdir(parents=True, exist_ok=True)
+    song = render_song(11, "test", 0, sample_rate, seconds, seconds)
+    rng = np.random.default_rng(0)
+    for stem, snr in zip(STEMS, [-5, 5, 15, 30]):
+        ref = np.round(song[stem] * 32767) / 32767
+        sf.write(refs_dir / f"{stem}.wav", ref, sample_rate, subtype="PCM_16")
+        power = np.mean(ref ** 2)
+        est = ref + 0.1 * np.roll(ref, 64, axis=0) + np.sqrt(power * 10 ** (-snr / 10)) * rng.standard_normal(ref.shape)
+        sf.write(ests_dir / f"{stem}.wav", est.astype(np.float32), sample_rate, subtype="FLOAT")
+    return folder
+
+
+def make_corpus(folder: Path, n_songs: int, seconds: float, sample_rate: int = 44100) -> Path:
+    from mixlab.data.synth import SynthSpec, build_corpus
+
+    if not (folder / "mixlab_corpus.json").exists():
+        build_corpus(folder, SynthSpec(seed=5, sample_rate=sample_rate, n_train=n_songs, n_valid=0, n_test=1,
+                                       min_seconds=seconds, max_seconds=seconds), progress=lambda m: None)
+    return folder
+
+
+# ------------------------------------------------------------------- children
+def child_scorer(scorer: str, folder: str, out: str, device: str) -> dict:
+    import torch
+
+    from mixlab.data.tracks import load_stems
+    from mixlab.metrics.bsseval import bss_eval
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    refs = load_stems(Path(folder) / "refs", 44100)
+    ests = load_stems(Path(folder) / "ests", 44100)
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+    t0 = time.perf_counter()
+    metrics = np.array(bss_eval(refs, ests, 44100, scorer, device=device))
+    seconds = time.perf_counter() - t0
+    np.save(out, metrics)
+    gpu = torch.cuda.max_memory_allocated() / 2 ** 20 if device.startswith("cuda") else None
+    return {"seconds": seconds, "peak_rss_mb": peak_rss_mb(), "gpu_peak_mb": gpu}
+
+
+def child_train(preset: str, batch: int, device: str, steps: int) -> dict:
+    import torch
+
+    from mixlab.config import load
+    from mixlab.models import build_model
+
+    cfg = load(REPO / "config.yaml", {"scale": preset, "musdb_root": str(REPO)})
+    model = build_model({**cfg["model"], "sample_rate": cfg["sample_rate"]}).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    amp = device.startswith("cuda")
+    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    x = torch.randn(batch, 2, model.cfg.chunk_size, device=device)
+    y = torch.randn(batch, 4, 2, model.cfg.chunk_size, device=device)
+    times = []
+    for _ in range(steps + 1):                    # first step is warm-up
+        t0 = time.perf_counter()
+        with torch.autocast(device_type="cuda" if amp else "cpu", dtype=torch.float16, enabled=amp):
+            out = model(x)
+        loss = torch.nn.functional.mse_loss(out.float(), y)
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        if amp:
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    gpu = torch.cuda.max_memory_allocated() / 2 ** 20 if amp else None
+    return {"step_s": float(np.median(times[1:])), "peak_rss_mb": peak_rss_mb(), "gpu_peak_mb": gpu,
+            "params": sum(p.numel() for p in model.parameters()), "chunk_s": model.cfg.chunk_size / cfg["sample_rate"]}
+
+
+def child_separate(preset: str, seconds: float, device: str) -> dict:
+    """Real-time factor of overlap-add separation with the preset's settings on a `seconds` track.
+
+    With mode 'chunk' (paper models on a CPU, where a whole track takes hours) one
+    chunk is timed and the track's time computed as n_chunks x chunk time.
+    """
+    import torch
+
+    from mixlab.config import load
+    from mixlab.models import build_model
+    from mixlab.separate import overlap_add
+
+    cfg = load(REPO / "config.yaml", {"scale": preset, "musdb_root": str(REPO)})
+    model = build_model({**cfg["model"], "sample_rate": cfg["sample_rate"]}).to(device).eval()
+    sep = cfg["separate"]
+    chunk = model.cfg.hop_length * (sep["dim_t"] - 1)
+    length = int(seconds * cfg["sample_rate"])
+    hop = chunk - int(round(sep["overlap"] * chunk))
+    n_chunks = int(np.ceil((chunk - hop + length) / hop))
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    with torch.no_grad():
+        model(torch.randn(1, 2, chunk, device=device))                 # warm-up
+        sync()
+        if preset == "paper" and not device.startswith("cuda"):
+            t0 = time.perf_counter()
+            model(torch.randn(1, 2, chunk, device=device))
+            sync()
+            wall, mode = n_chunks * (time.perf_counter() - t0), "computed from 1 chunk"
+        else:
+            mix = torch.randn(2, length, device=device)
+            t0 = time.perf_counter()
+            overlap_add(model, mix, chunk, sep["overlap"], sep["window"], sep["batch_size"])
+            sync()
+            wall, mode = time.perf_counter() - t0, "measured"
+    return {"seconds": wall, "rtf": wall / seconds, "peak_rss_mb": peak_rss_mb(), "mode": mode,
+            "n_chunks": n_chunks, "chunk_s": chunk / cfg["sample_rate"]}
+
+
+def child_sampler(store: str, method: str, chunk: int, n_batches: int) -> dict:
+    import soundfile as sf
+
+    from mixlab.data.sampling import MixSampler
+    from mixlab.data.stem_store import StemStore
+    from mixlab.data.tracks import list_tracks, track_dir
+
+    st = StemStore(store)
+    sampler = MixSampler(st, chunk, p_original=0.0, seed=0, target_lufs=None)
+    t0 = time.perf_counter()
+    if method == "store":
+        for step in range(n_batches):
+            sampler.batch(step, 4)
+    else:  # the reference code's way: one soundfile seek + read per stem per item
+        root = Path(store).parent / "corpus"
+        names = list_tracks(root, "train")
+        for step in range(n_batches):
+            _, songs, offsets = sampler.draw(np.random.default_rng([0, step]), 4)
+            for b in range(4):
+                for s, stem in enumerate(st.stems):
+                    path = track_dir(root, "train", names[songs[b, s]]) / f"{stem}.wav"
+                    sf.read(str(path), start=int(offsets[b, s]), frames=chunk, dtype="float32")
+    wall = time.perf_counter() - t0
+    return {"chunks_per_s": 4 * n_batches / wall}
+
+
+# ------------------------------------------------------------------- sections
+def bench_scorer(work: Path, device: str, seconds: float) -> list[tuple]:
+    folder = make_long_track(work / f"track_{int(seconds)}s", seconds)
+    fast = child(["scorer", "fast", str(folder), str(work / "fast.npy"), device])
+    ref = child(["scorer", "museval", str(folder), str(work / "museval.npy"), "cpu"])
+    from mixlab.metrics.crosscheck import frame_differences
+
+    diff = frame_differences(np.load(work / "fast.npy"), np.load(work / "museval.npy"))
+    rows = [
+        (f"scorer, {seconds:.0f} s 4-stem stereo 44.1 kHz track", "museval", f"{ref['seconds']:.1f} s",
+         f"{ref['peak_rss_mb']:.0f} MB", ""),
+        ("", f"fast ({device})", f"{fast['seconds']:.1f} s", f"{fast['peak_rss_mb']:.0f} MB"
+         + (f" (GPU {fast['gpu_peak_mb']:.0f} MB)" if fast["gpu_peak_mb"] else ""),
+         f"{ref['seconds'] / fast['seconds']:.1f}x faster, {fast['peak_rss_mb'] / ref['peak_rss_mb']:.0%} of peak RSS"),
+        ("", "max |fast - museval|", ", ".join(f"{m} {d:.1e}" for m, d in zip(("SDR", "ISR", "SIR", "SAR"),
+                                                                            diff.reshape(4, -1).max(1))) + " dB", "", ""),
+    ]
+    return rows
+
+
+def bench_sampler(work: Path) -> list[tuple]:
+    from mixlab.data.stem_store import build_store
+    from mixlab.data.tracks import list_tracks
+
+    corpus = make_corpus(work / "sampler" / "corpus", n_songs=12, seconds=60.0)
+    store = work / "sampler" / "store"
+    if not (store / "store.json").exists():
+        build_store(corpus, "train", list_tracks(corpus, "train"), store, 44100, progress=lambda m: None)
+    chunk = 6 * 44100
+    a = child(["sampler", str(store), "store", str(chunk), "60"])
+    b = child(["sampler", str(store), "wav", str(chunk), "60"])
+    return [("sampler, random-mix 6 s stereo chunks (warm page cache)", "stem store (mmap)",
+             f"{a['chunks_per_s']:.0f} chunks/s", "", f"{a['chunks_per_s'] / b['chunks_per_s']:.1f}x"),
+            ("", "WAV + soundfile seek", f"{b['chunks_per_s']:.0f} chunks/s", "", "1.0x")]
+
+
+def bench_train(device: str, batch: int) -> list[tuple]:
+    rows = []
+    for preset in ("paper", "demo"):
+        r = child(["train", preset, str(batch), device, "3"])
+        mem = f"{r['peak_rss_mb']:.0f} MB RSS" + (f", GPU {r['gpu_peak_mb']:.0f} MB" if r["gpu_peak_mb"] else "")
+        rows.append((f"train step, TFC-TDF-UNet v3 {preset} ({r['params'] / 1e6:.1f}M), batch {batch} x "
+                     f"{r['chunk_s']:.1f} s", device + (" AMP" if device.startswith("cuda") else ""),
+                     f"{r['step_s']:.2f} s/step", mem, ""))
+    return rows
+
+
+def bench_separate(device: str) -> list[tuple]:
+    rows = []
+    for preset in ("paper", "demo"):
+        r = child(["separate", preset, "240", device])
+        rows.append((f"separation, TFC-TDF-UNet v3 {preset}, 240 s stereo track, {r['n_chunks']} chunks of "
+                     f"{r['chunk_s']:.1f} s", f"{device} ({r['mode']})", f"RTF {r['rtf']:.2f}",
+                     f"{r['peak_rss_mb']:.0f} MB", ""))
+    return rows
+
+
+def bench_dag(work: Path) -> list[tuple]:
+    """snakemake -n for the paper-scale DAG over a fake MUSDB18-HQ tree of real-format (1 s) WAVs."""
+    import soundfile as sf
+    import yaml
+
+    import musdb
+
+    root = work / "fake_musdb"
+    valid = yaml.safe_load((Path(musdb.__file__).parent / "configs" / "mus.yaml").read_text())["validation_tracks"]
+    if not (root / "test").exists():
+        silence = np.zeros((44100, 2), dtype=np.float32)
+        names = {"train": [f"Fake Artist - Train {i:02d}" for i in range(86)] + list(valid),
+                 "test": [f"Fake Artist - Test {i:02d}" for i in range(50)]}
+        for subset, tracks in names.items():
+            for name in tracks:
+                d = root / subset / name
+                d.mkdir(parents=True)
+                for stem in ("mixture", "vocals", "drums", "bass", "other"):
+                    sf.write(d / f"{stem}.wav", silence, 44100, subtype="PCM_16")
+    rows = []
+    for target in ("results/fig1.pdf",):
+        t0 = time.perf_counter()
+        res = subprocess.run([str(Path(sys.executable).parent / "snakemake"), "-n", target, "-s",
+                              str(REPO / "Snakefile"), "--directory", str(work / "dag"), "--configfile",
+                              str(REPO / "config.yaml"), "--config", "scale=paper", f"musdb_root={root}"],
+                             capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        out = res.stdout + res.stderr
+        total = [line.split()[-1] for line in out.splitlines() if line.startswith("total")]
+        if res.returncode != 0 or not total:
+            raise RuntimeError(out[-3000:])
+        rows.append((f"snakemake -n {target}, paper scale (fake MUSDB18-HQ tree)", "", f"{wall:.1f} s",
+                     f"{total[0]} jobs", ""))
+    return rows
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--only", default="scorer,sampler,train,separate,dag")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--track-seconds", type=float, default=240.0, help="length of the scorer's test track")
+    p.add_argument("--train-batch", type=int, default=1, help="batch of the training-step timing")
+    p.add_argument("--work", default=None, help="scratch folder (default: a temporary one)")
+    p.add_argument("--json", default=None, help="also write the rows here")
+    p.add_argument("--child", nargs=argparse.REMAINDER)
+    a = p.parse_args()
+    if a.child:
+        kind, *rest = a.child
+        fn = {"scorer": child_scorer, "train": child_train, "separate": child_separate, "sampler": child_sampler}[kind]
+        conv = {"train": (str, int, str, int), "separate": (str, float, str), "sampler": (str, str, int, int),
+                "scorer": (str, str, str, str)}[kind]
+        print(json.dumps(fn(*[c(v) for c, v in zip(conv, rest)])))
+        return
+
+    work = Path(a.work or tempfile.mkdtemp(prefix="mixlab-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    import torch
+
+    print(f"# mixlab bench: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"torch {torch.__version__}, device {a.device}", flush=True)
+    rows = []
+    sections = {"scorer": lambda: bench_scorer(work, a.device, a.track_seconds), "sampler": lambda: bench_sampler(work),
+                "train": lambda: bench_train(a.device, a.train_batch), "separate": lambda: bench_separate(a.device),
+                "dag": lambda: bench_dag(work)}
+    for name in a.only.split(","):
+        t0 = time.perf_counter()
+        print(f"[bench] {name} ...", flush=True)
+        new = sections[name]()
+        rows += new
+        for r in new:
+            print("  " + " | ".join(x for x in r if x), flush=True)
+        print(f"[bench] {name} done in {time.perf_counter() - t0:.0f} s", flush=True)
+    print("\n| benchmark | variant | time | memory | ratio |\n|---|---|---|---|---|")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+    if a.json:
+        Path(a.json).write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
