@@ -47,7 +47,7 @@ def _stretch(sig: torch.Tensor, start: int, length: int) -> torch.Tensor:
 
 
 def _lagged_correlations(x: torch.Tensor, ys: list[torch.Tensor], max_lag: int, fft_size: int = 1 << 16,
-                         blocks_per_step: int = 8) -> torch.Tensor:
+                         blocks_per_step: int = 4) -> torch.Tensor:
     """r[i, j, k] = sum_t x[i, t] * y[j, t + k] for |k| < max_lag, as (I, J, 2*max_lag - 1).
 
     x and every y are (S, T, C) signals (any float dtype) whose channels are
@@ -83,25 +83,24 @@ def _toeplitz_blocks(r: torch.Tensor, L: int) -> torch.Tensor:
     return r[..., idx]
 
 
-def _solve(G: torch.Tensor, D: torch.Tensor) -> torch.Tensor:
+def _solve(G: torch.Tensor, D: torch.Tensor, overwrite: bool = False) -> torch.Tensor:
     """museval: solve(G + eps I, D), least squares when that matrix is singular.
 
     G is a Gram matrix, so Cholesky (half LU's cost) solves it; where rounding
     leaves it not numerically positive definite, LU as museval, then lstsq.
+    With overwrite=True, eps is added to G in place instead of to a copy.
     """
     eps = np.finfo(float).eps
-    A = G.clone()
+    A = G if overwrite else G.clone()
     A.diagonal().add_(eps)
     factor, info = torch.linalg.cholesky_ex(A)
-    del A
     if int(info) == 0:
         return torch.cholesky_solve(D, factor)
+    del factor
     try:
-        A = G.clone()
-        A.diagonal().add_(eps)
         return torch.linalg.solve(A, D)
     except RuntimeError:  # torch.linalg.LinAlgError subclasses RuntimeError: exactly singular
-        return torch.linalg.lstsq(G.cpu(), D.cpu(), driver="gelsd").solution.to(G.device)
+        return torch.linalg.lstsq(A.cpu(), D.cpu(), driver="gelsd").solution.to(G.device)
 
 
 def _frame_silent(frames: torch.Tensor) -> torch.Tensor:
@@ -115,6 +114,7 @@ def _frame_silent(frames: torch.Tensor) -> torch.Tensor:
 
 
 def _safe_db(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
+    """10 log10(num / den), +inf where den == 0 (museval's _safe_db)."""
     out = 10 * torch.log10(num / den)
     return torch.where(den == 0, torch.full_like(out, float("inf")), out)
 
@@ -165,11 +165,12 @@ def bss_eval_v4(references, estimates, window: int, hop: int, filters_len: int =
     D = rxe[..., L - 1:]                                         # lags 0 .. L-1
     D = D.permute(0, 2, 1).reshape(S * C * L, S * C)             # rows (j, a), cols (jest, c)
 
-    Cf = _solve(G, D).reshape(S, C, L, S, C)                     # filters for every estimate at once
-    Cf = Cf.permute(3, 0, 1, 4, 2)                               # (jest, j, cj, c, L)
     Gd = G.reshape(S, C * L, S, C * L)
     Dd = D.reshape(S, C * L, S, C)
     Cj = torch.stack([_solve(Gd[j, :, j], Dd[j, :, j]) for j in range(S)])   # (j, C*L, C)
+    Cf = _solve(G, D, overwrite=True).reshape(S, C, L, S, C)    # one factorisation for every estimate
+    del G, Gd
+    Cf = Cf.permute(3, 0, 1, 4, 2)                               # (jest, j, cj, c, L)
     Cj = Cj.reshape(S, C, L, C).permute(0, 1, 3, 2)              # (j, cj, c, L)
 
     # frames exactly as museval's Framing: full windows only (or one window over a short track)
