@@ -8,7 +8,7 @@ Defaults follow the sdx23 `mdx_C` MUSDB config (model1).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
@@ -36,9 +36,6 @@ class TFCTDFConfig:
     @property
     def chunk_size(self) -> int:
         return self.hop_length * (self.dim_t - 1)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "TFCTDFConfig":
