@@ -9,7 +9,7 @@ from mixlab.data.synth import STEMS
 from mixlab.data.tracks import list_tracks, load_stems, track_dir
 from mixlab.metrics.bsseval import bss_eval, frames_array
 from mixlab.metrics.crosscheck import crosscheck, frame_differences
-from mixlab.metrics.fast_bsseval import _lagged_correlations, bss_eval_v4
+from mixlab.metrics.fast_bsseval import _gram, _lagged_correlations, _solve, bss_eval_v4
 from tests.conftest import noisy_estimates
 
 TOL = 1e-3  # dB
@@ -27,15 +27,43 @@ def _assert_agree(fast, ref):
 def test_lagged_correlations_match_direct_sums():
     rng = np.random.default_rng(0)
     import torch
-    x = torch.tensor(rng.standard_normal((2, 300, 2)))
-    y = torch.tensor(rng.standard_normal((3, 300, 2)))
-    r = _lagged_correlations(x, [y], 8, fft_size=64).numpy()   # several blocks
-    xf = x.permute(0, 2, 1).reshape(4, 300).numpy()
-    yf = y.permute(0, 2, 1).reshape(6, 300).numpy()
+    x = torch.tensor(rng.standard_normal((2, 300, 2)), dtype=torch.float32)
+    y = torch.tensor(rng.standard_normal((2, 300, 2)), dtype=torch.float32)
+    # blocks of 64 - 7 = 57 samples: 6 blocks, 5 boundaries, a partial last block and a partial last step
+    r = _lagged_correlations(x, y, 8, fft_size=64, blocks_per_step=4).numpy()
+    xf = x.double().permute(0, 2, 1).reshape(4, 300).numpy()
+    zf = np.concatenate([xf, y.double().permute(0, 2, 1).reshape(4, 300).numpy()])
+    assert r.shape == (4, 8, 15)
     for k in range(-7, 8):
-        direct = np.array([[sum(xf[i, t] * yf[j, t + k] for t in range(300) if 0 <= t + k < 300)
-                            for j in range(6)] for i in range(4)])
+        direct = np.array([[sum(xf[i, t] * zf[j, t + k] for t in range(300) if 0 <= t + k < 300)
+                            for j in range(8)] for i in range(4)])
         np.testing.assert_allclose(r[:, :, k + 7], direct, atol=1e-10)
+
+
+def test_gram_matrix_layout():
+    import torch
+    I, L = 3, 4
+    r = torch.tensor(np.random.default_rng(1).standard_normal((I, I, 2 * L - 1)))
+    G = _gram(r, L).numpy().reshape(I, L, I, L)
+    for j, a, i, b in np.ndindex(I, L, I, L):
+        assert G[j, a, i, b] == r[i, j, b - a + L - 1]
+
+
+def test_solve_in_place_falls_back_to_lu_when_not_positive_definite():
+    import torch
+    rng = np.random.default_rng(2)
+    M = rng.standard_normal((6, 6))
+    G0 = torch.tensor(M + M.T)                                   # symmetric, indefinite
+    D = torch.tensor(rng.standard_normal((6, 2)))
+    expected = np.linalg.solve(G0.numpy() + np.finfo(float).eps * np.eye(6), D.numpy())
+    rebuilt = []
+    out = _solve(G0.clone(), D, rebuild=lambda: rebuilt.append(1) or G0.clone())
+    assert rebuilt == [1]
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-10)
+    # a Gram matrix is factorised in place with no rebuild
+    A = torch.tensor(M @ M.T + np.eye(6))
+    out = _solve(A.clone(), D, rebuild=lambda: pytest.fail("rebuilt a positive definite matrix"))
+    np.testing.assert_allclose(out.numpy(), np.linalg.solve(A.numpy(), D.numpy()), rtol=1e-8)
 
 
 def test_real_track_noisy_estimates(real_track_museval):
