@@ -5,7 +5,7 @@ VENV  ?= .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.mixlab-setup
 CORES ?= all
-TARGET ?= results/fig1.pdf
+TARGET ?= results/fig3.pdf
 
 .PHONY: setup demo test bench lint clean-results
 

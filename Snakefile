@@ -1,11 +1,16 @@
 # mixlab: random mixing (Paper A) and MixIT (Paper B) music source separation studies.
-# Usage: snakemake --cores all results/fig1.pdf [--config scale=paper musdb_root=/data/musdb18hq]
+# Usage: snakemake --cores all results/fig3.pdf [--config scale=paper musdb_root=/data/musdb18hq]
+#        snakemake --cores all paper_a        # every figure and table of Paper A
+#        snakemake --report report.html       # afterwards: figures and tables with captions
 from snakemake.utils import min_version
 
 min_version("8.0")
 
 
 configfile: "config.yaml"
+
+
+report: "workflow/report/workflow.rst"
 
 
 envvars:

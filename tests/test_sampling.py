@@ -84,3 +84,107 @@ def test_invalid_p(store):
 def test_chunk_shorter_than_loudness_block(store):
     with pytest.raises(ValueError, match="gating block"):
         MixSampler(store, 1000, 0.5, target_lufs=-14.0)
+
+
+def test_fixed_mixes_repeat_exactly(store):
+    R, B = 5, 2
+    sampler = MixSampler(store, CHUNK, p_original=0.0, seed=4, target_lufs=None, fixed_mixes=R)
+    seen = {}
+    for step in range(3 * R):                       # 6 epochs over the R mixes
+        batch = sampler.batch(step, B)
+        assert not batch.original.any()
+        for b in range(B):
+            key = (tuple(batch.songs[b]), tuple(batch.offsets[b]))
+            if key in seen:
+                np.testing.assert_array_equal(batch.targets[b], seen[key])
+            seen[key] = batch.targets[b].copy()
+    assert len(seen) == R                            # only R distinct mixes, ever
+    # each epoch (R consecutive examples) uses every mix once
+    examples = [tuple(sampler.fixed_mix(sampler._fixed_index(g))[0]) + tuple(sampler.fixed_mix(sampler._fixed_index(g))[1])
+                for g in range(2 * R)]
+    assert len(set(examples[:R])) == R and len(set(examples[R:])) == R
+    # and a fixed mix is a random mix: stems from several songs
+    songs = np.array([sampler.fixed_mix(k)[0] for k in range(R)])
+    assert (songs != songs[:, :1]).any()
+
+
+def test_reduced_song_set_contains_only_its_songs(tiny_store):
+    from mixlab.experiments import song_subset
+
+    full = StemStore(tiny_store)
+    keep = song_subset(full.names, 0.5, seed=1)
+    assert keep == song_subset(full.names, 0.5, seed=1) and 1 <= len(keep) < len(full.names)
+    sub = StemStore(tiny_store, tracks=keep)
+    assert sub.names == keep
+    sampler = MixSampler(sub, CHUNK, p_original=0.5, seed=0, target_lufs=None)
+    _, songs, _ = sampler.draw(np.random.default_rng(0), 500)
+    assert {sub.names[i] for i in np.unique(songs)} <= set(keep)
+
+
+@pytest.mark.parametrize("t_s", [0.05, 0.2])
+def test_time_shift_moves_stems_of_original_mixes_within_range(store, t_s):
+    sampler = MixSampler(store, CHUNK, p_original=1.0, seed=5, target_lufs=None, time_shift_s=t_s)
+    original, songs, offsets = sampler.draw(np.random.default_rng(0), 2000)
+    assert original.all() and (songs == songs[:, :1]).all()
+    spread = offsets.max(1) - offsets.min(1)
+    t = round(t_s * store.sample_rate)
+    assert spread.max() <= 2 * t and spread.mean() > 0.5 * t
+    assert (offsets + CHUNK <= store.lengths[songs]).all() and (offsets >= 0).all()
+
+
+def test_infinite_time_shift_is_within_song_random_mixing(store):
+    sampler = MixSampler(store, CHUNK, p_original=1.0, seed=6, target_lufs=None, time_shift_s=float("inf"))
+    _, songs, offsets = sampler.draw(np.random.default_rng(0), 2000)
+    assert (songs == songs[:, :1]).all()
+    room = store.lengths[songs[:, 0]] - CHUNK
+    # every stem anywhere in its song: offsets of two stems are independent and span the song
+    assert np.abs(np.corrcoef(offsets[:, 0], offsets[:, 1])[0, 1]) < 0.1
+    assert (offsets[:, 0] / room).min() < 0.05 and (offsets[:, 0] / room).max() > 0.95
+
+
+@pytest.fixture(scope="module")
+def bank(tiny_store, tmp_path_factory):
+    from mixlab.data.pitch_bank import build_pitch_bank
+
+    return build_pitch_bank(tiny_store, tmp_path_factory.mktemp("bank") / "p+2", 2, progress=lambda m: None)
+
+
+@pytest.fixture(scope="module")
+def pooled(tiny_store, bank):
+    return StemStore([tiny_store, bank])
+
+
+def test_pitch_bank_copies_are_tagged_aligned_and_shifted(pooled, store, bank):
+    from mixlab.data.pitch_bank import build_pitch_bank
+
+    n = len(store)
+    assert len(pooled) == 2 * n
+    assert pooled.semitones == [0] * n + [2] * n and pooled.songs[n:] == store.names
+    np.testing.assert_array_equal(pooled.lengths[n:], store.lengths)      # same length: copies stay aligned
+    a, b = pooled.read(0, 2, 1000, CHUNK), pooled.read(n, 2, 1000, CHUNK)
+    assert not np.allclose(a, b)                                            # shifted audio, not a copy
+    # a song subset keeps the song's copies too
+    sub = StemStore([store.path, bank], tracks=store.names[:1])
+    assert sub.songs == [store.names[0]] * 2 and sub.semitones == [0, 2]
+    with pytest.raises(ValueError, match="already holds shifted copies"):
+        build_pitch_bank(bank, bank.parent / "again", 1)
+
+
+@pytest.mark.parametrize("consistent", [True, False])
+def test_original_mixes_take_one_shift_or_one_per_stem(pooled, consistent):
+    sampler = MixSampler(pooled, CHUNK, p_original=1.0, seed=9, target_lufs=None, pitch_consistent=consistent)
+    _, entries, offsets = sampler.draw(np.random.default_rng(0), 400)
+    songs = np.array(pooled.songs)[entries]
+    semis = np.array(pooled.semitones)[entries]
+    assert (songs == songs[:, :1]).all() and (offsets == offsets[:, :1]).all()
+    mixed = (semis != semis[:, :1]).any(1).mean()
+    if consistent:
+        assert mixed == 0 and set(semis[:, 0]) == {0, 2}
+    else:
+        assert 0.8 < mixed < 0.95                                          # 1 - 2 * 0.5^4 = 0.875
+
+
+def test_pitch_max_bounds_the_shifts_used(pooled):
+    sampler = MixSampler(pooled, CHUNK, p_original=0.5, seed=9, target_lufs=None, pitch_max=1)
+    _, entries, _ = sampler.draw(np.random.default_rng(0), 400)
+    assert set(np.array(pooled.semitones)[entries].ravel()) == {0}

@@ -9,25 +9,93 @@ import pytest
 
 from tests.conftest import REPO
 
+TARGETS = [f"results/fig{i}.pdf" for i in range(1, 6)]
+
+
+def _snakemake(tmp_path, *args):
+    snakemake = Path(sys.executable).parent / "snakemake"
+    return [str(snakemake), *args, "--cores", "2", "-s", str(REPO / "Snakefile"),
+            "--directory", str(tmp_path), "--configfile", str(REPO / "config.yaml"), "--config", "scale=tiny"]
+
 
 @pytest.mark.slow
-def test_fig1_at_tiny_scale(tmp_path):
-    snakemake = Path(sys.executable).parent / "snakemake"
-    cmd = [str(snakemake), "results/fig1.pdf", "--cores", "2", "-s", str(REPO / "Snakefile"),
-           "--directory", str(tmp_path), "--configfile", str(REPO / "config.yaml"), "--config", "scale=tiny"]
+def test_paper_a_figures_at_tiny_scale(tmp_path):
+    cmd = _snakemake(tmp_path, "paper_a")
     res = subprocess.run(cmd, capture_output=True, text=True)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     results = tmp_path / "results"
-    assert (results / "fig1.pdf").read_bytes().startswith(b"%PDF")
+    for t in TARGETS:
+        assert (tmp_path / t).read_bytes().startswith(b"%PDF")
+
+    # Fig. 1: one museval JSON per test track and model, median of medians per p
     table = pd.read_csv(results / "fig1.csv", index_col="p")
     assert list(table.index) == [0.0, 1.0]
     assert list(table.columns) == ["vocals", "drums", "bass", "other", "avg"]
     assert table.notna().all().all()
-    # one museval JSON per test track and model
-    scores = sorted((results / "tiny" / "scores" / "fig1" / "p0.00").glob("*.json"))
+    scores = sorted((results / "tiny" / "scores" / "test" / "fig1" / "p0.00").glob("*.json"))
     assert len(scores) == 2
     data = json.loads(scores[0].read_text())
     assert [t["name"] for t in data["targets"]] == ["vocals", "drums", "bass", "other"]
-    # nothing left to do afterwards
+
+    # Fig. 2: snapshots every 2 of 4 steps, scored on both splits and both kinds of mixes
+    snaps = sorted(p.name for p in (results / "tiny" / "models" / "fig1" / "p1.00.snapshots").glob("*.pt"))
+    assert snaps == ["step00000002.pt", "step00000004.pt"]
+    curves = pd.read_csv(results / "fig2.csv")
+    assert set(curves["p"]) == {0.0, 1.0} and set(curves["step"]) == {2, 4}
+    assert set(map(tuple, curves[["split", "kind"]].drop_duplicates().to_numpy())) == {
+        ("train", "original"), ("train", "random"), ("valid", "original"), ("valid", "random")}
+    assert curves["sdr_improvement"].notna().all()
+
+    # Fig. 3: fixed-mix models on all songs and on a reduced set
+    fig3 = pd.read_csv(results / "fig3.csv")
+    assert sorted(fig3["model"]) == ["full_r0.5", "half0_r0.5"]
+    assert fig3["avg"].notna().all()
+    spec = json.loads(subprocess.run(
+        [sys.executable, "-c", "import json,sys; from mixlab.train.checkpoint import load;"
+         "print(load(sys.argv[1])['spec'])", str(results / "tiny" / "models" / "fig3" / "half0_r0.5.pt")],
+        capture_output=True, text=True, check=True).stdout)
+    assert spec["train"]["fixed_mixes"] == 4 and len(spec["tracks"]) == 2   # 0.5 x 4 steps x batch 2; 2 of 4 songs
+
+    # Fig. 4: both models on the unmodified and the shifted test sets, which are corpora one can listen to
+    fig4 = pd.read_csv(results / "fig4.csv")
+    assert set(fig4["model"]) == {"p=0", "p=1"}
+    assert set(map(tuple, fig4[["kind", "value"]].drop_duplicates().to_numpy())) == {
+        ("time", 0.0), ("time", 0.1), ("pitch", 0.0), ("pitch", 2.0)}
+    assert fig4["avg"].notna().all()
+    shifted = results / "tiny" / "testsets" / "pitch2_s0"
+    manifest = json.loads((shifted / "mixlab_corpus.json").read_text())
+    track = manifest["splits"]["test"][0]
+    assert (shifted / "test" / track / "mixture.wav").exists()
+    assert all(abs(k) <= 2 for k in manifest["shift"]["per_track"][track])
+
+    # Fig. 5: within-song random mixing and per-stem pitch shifts in training, next to p = 1
+    fig5 = pd.read_csv(results / "fig5.csv")
+    assert sorted(fig5["model"]) == ["p1.00", "pitch1_consistent", "pitch1_inconsistent", "timeinf"]
+    assert fig5["avg"].notna().all()
+    bank = json.loads((results / "tiny" / "store" / "train_pitch+1" / "store.json").read_text())
+    assert {t["semitones"] for t in bank["tracks"]} == {1}
+
+    # Table 1: both kinds of training data, per-stem mean ± std
+    md = (results / "table1.md").read_text()
+    assert "Original" in md and "Random" in md and "±" in md
+    assert (results / "table1.tex").read_text().startswith("\\begin{tabular}")
+    summary = pd.read_csv(results / "table1.csv", index_col=0)
+    assert list(summary.index) == ["original", "random"] and summary["avg_mean"].notna().all()
+
+    # nothing left to do afterwards, and forcing one rule redoes only what depends on it
     again = subprocess.run(cmd + ["-n"], capture_output=True, text=True)
     assert "Nothing to be done" in again.stdout + again.stderr
+    forced = subprocess.run(cmd + ["-n", "-R", "fig3"], capture_output=True, text=True)
+    assert _job_counts(forced.stdout) == {"fig3": 1, "paper_a": 1}   # paper_a: a target rule with no output
+
+
+def _job_counts(dry_run_output: str) -> dict:
+    """The 'Job stats' table of a dry run as {rule: count}."""
+    lines = dry_run_output[dry_run_output.index("Job stats"):].splitlines()[3:]
+    counts = {}
+    for line in lines:
+        parts = line.split()
+        if len(parts) != 2 or parts[0] == "total":
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts

@@ -48,7 +48,8 @@ def cmd_train(a):
     from mixlab.train.loop import train
 
     _threads(a.threads)
-    train(_read_spec(a.spec), a.store, a.out, a.resume_dir, device=a.device, log=_log)
+    train(_read_spec(a.spec), a.store if len(a.store) > 1 else a.store[0], a.out, a.resume_dir, device=a.device,
+          log=_log, snapshots=a.snapshots)
 
 
 def cmd_separate(a):
@@ -133,6 +134,90 @@ def cmd_fig1(a):
     _log(f"[fig1] {a.out}, {a.csv}\n{table.round(2).to_string()}")
 
 
+def cmd_fig3(a):
+    from mixlab.plots.fig3 import fig3_table, plot_fig3
+
+    if len(a.models) != len(a.tables):
+        raise SystemExit("--models and --tables must have the same length")
+    table = fig3_table(a.models, a.tables)
+    table.round(3).to_csv(a.csv, index=False)
+    plot_fig3(table, a.out, a.caption)
+    _log(f"[fig3] {a.out}, {a.csv}\n{table.round(2).to_string()}")
+
+
+def cmd_evalset(a):
+    from mixlab.data.evalsets import build_eval_set
+    from mixlab.data.stem_store import StemStore
+
+    recipe = build_eval_set(StemStore(a.store), a.chunk, a.seeds, a.max_chunks)
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    recipe.to_csv(a.out, index=False)
+    _log(f"[evalset] {a.out}: " + ", ".join(f"{k} {n}" for k, n in recipe["kind"].value_counts().items()) + " chunks")
+
+
+def cmd_curve(a):
+    from mixlab.curves import score_snapshots
+
+    _threads(a.threads)
+    if len(a.stores) != len(a.sets) or len(a.stores) != len(a.splits):
+        raise SystemExit("--splits, --stores and --sets must have the same length")
+    table = score_snapshots(a.snapshots, {sp: (st, se) for sp, st, se in zip(a.splits, a.stores, a.sets)},
+                            device=a.device, batch_size=a.batch_size, log=_log)
+    table.to_csv(a.out, index=False)
+    _log(f"[curve] {a.out}")
+
+
+def cmd_fig2(a):
+    from mixlab.plots.fig2 import fig2_table, plot_fig2
+
+    if len(a.p) != len(a.curves):
+        raise SystemExit("--p and --curves must have the same length")
+    table = fig2_table(a.p, a.curves)
+    table.round(4).to_csv(a.csv, index=False)
+    plot_fig2(table, a.out, a.caption)
+    _log(f"[fig2] {a.out}, {a.csv}")
+
+
+def cmd_pitch_bank(a):
+    from mixlab.data.pitch_bank import build_pitch_bank
+
+    build_pitch_bank(a.store, a.out, a.semitones, progress=_log)
+
+
+def cmd_song_level_store(a):
+    from mixlab.data.song_level import build_song_level_store
+
+    build_song_level_store(a.store, a.out, a.kind, a.seed, a.n_songs, progress=_log)
+
+
+def cmd_table1(a):
+    from mixlab.tables import table1, write_table1
+
+    if len(a.models) != len(a.tables):
+        raise SystemExit("--models and --tables must have the same length")
+    per_model, summary = table1(a.models, a.tables)
+    paths = write_table1(summary, a.out, a.caption)
+    _log(per_model.round(2).to_string() + "\n" + Path(paths[0]).read_text())
+
+
+def cmd_shift_testset(a):
+    from mixlab.data.shifts import build_shifted_testset
+
+    build_shifted_testset(a.root, a.out, a.kind, a.value, a.seed, a.sample_rate, progress=_log)
+
+
+def cmd_shift_figure(a):
+    from mixlab.plots.shifts import plot_fig4, plot_fig5, shift_table
+
+    rows = json.loads(a.rows)
+    if len(rows) != len(a.tables):
+        raise SystemExit("--rows and --tables must have the same length")
+    table = shift_table(rows, a.tables)
+    table.round(3).to_csv(a.csv, index=False)
+    (plot_fig4 if a.figure == 4 else plot_fig5)(table, a.out, a.caption)
+    _log(f"[fig{a.figure}] {a.out}, {a.csv}\n{table.round(2).to_string()}")
+
+
 def cmd_check_config(a):
     from mixlab.config import load
 
@@ -166,7 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("train", help="train a separator; rerun the same command to resume after a kill")
     s.add_argument("--spec", required=True, help="run spec {model: ..., train: ...}: inline JSON or a file")
-    s.add_argument("--store", required=True, help="stem store of the training songs")
+    s.add_argument("--store", required=True, nargs="+", help="stem store(s) of the training songs, pooled")
+    s.add_argument("--snapshots", default=None, help="folder for EMA weights every train.snapshot_every steps")
     s.add_argument("--out", required=True, help="model file to write (EMA weights + spec)")
     s.add_argument("--resume-dir", required=True, help="where resume checkpoints live")
     s.add_argument("--device", default="cpu")
@@ -218,6 +304,80 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--csv", required=True)
     s.add_argument("--caption", default="")
     s.set_defaults(func=cmd_fig1)
+
+    s = sub.add_parser("evalset", help="Fig. 2: fixed original/random-mix evaluation chunks of one split (a CSV recipe)")
+    s.add_argument("--store", required=True)
+    s.add_argument("--chunk", type=int, required=True, help="chunk length in samples (the model's)")
+    s.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    s.add_argument("--max-chunks", type=int, default=None)
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_evalset)
+
+    s = sub.add_parser("curve", help="Fig. 2: SDX SDR improvement of every training snapshot on evaluation sets")
+    s.add_argument("--snapshots", required=True, help="folder of step*.pt snapshots")
+    s.add_argument("--splits", nargs="+", required=True)
+    s.add_argument("--stores", nargs="+", required=True)
+    s.add_argument("--sets", nargs="+", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--device", default="cpu")
+    s.add_argument("--batch-size", type=int, default=16)
+    s.add_argument("--threads", type=int, default=None)
+    s.set_defaults(func=cmd_curve)
+
+    s = sub.add_parser("fig2", help="Paper A Fig. 2 from per-model training curves")
+    s.add_argument("--p", type=float, nargs="+", required=True)
+    s.add_argument("--curves", nargs="+", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--csv", required=True)
+    s.add_argument("--caption", default="")
+    s.set_defaults(func=cmd_fig2)
+
+    s = sub.add_parser("pitch-bank", help="pitch-shifted copies of a training stem store (Rubber Band), pooled in training")
+    s.add_argument("--store", required=True, help="the original training store")
+    s.add_argument("--semitones", type=int, required=True)
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_pitch_bank)
+
+    s = sub.add_parser("song-level-store", help="Table 1: song-level random songs or trimmed originals as a store")
+    s.add_argument("--store", required=True, help="the original training store")
+    s.add_argument("--kind", required=True, choices=["random", "original"])
+    s.add_argument("--seed", type=int, required=True)
+    s.add_argument("--n-songs", type=int, default=None, help="songs to make (default: as many as the store has)")
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_song_level_store)
+
+    s = sub.add_parser("table1", help="Paper A Table 1 (.md, .csv, .tex) from per-model per-track tables")
+    s.add_argument("--models", nargs="+", required=True, help="ids <original|random>_s<seed>")
+    s.add_argument("--tables", nargs="+", required=True)
+    s.add_argument("--out", required=True, help="path without suffix")
+    s.add_argument("--caption", default="")
+    s.set_defaults(func=cmd_table1)
+
+    s = sub.add_parser("shift-testset", help="Fig. 4: a copy of the test set with every stem shifted on its own")
+    s.add_argument("--root", required=True, help="corpus holding the test split")
+    s.add_argument("--out", required=True)
+    s.add_argument("--kind", required=True, choices=["time", "pitch"])
+    s.add_argument("--value", type=float, required=True, help="t_s in seconds (time) or K semitones (pitch)")
+    s.add_argument("--seed", type=int, required=True)
+    s.add_argument("--sample-rate", type=int, required=True)
+    s.set_defaults(func=cmd_shift_testset)
+
+    s = sub.add_parser("shift-figure", help="Paper A Fig. 4 or 5 from labelled per-model per-track tables")
+    s.add_argument("--figure", type=int, required=True, choices=[4, 5])
+    s.add_argument("--rows", required=True, help="JSON list, one dict of labels (model, kind, value, ...) per table")
+    s.add_argument("--tables", nargs="+", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--csv", required=True)
+    s.add_argument("--caption", default="")
+    s.set_defaults(func=cmd_shift_figure)
+
+    s = sub.add_parser("fig3", help="Paper A Fig. 3 from per-model per-track tables")
+    s.add_argument("--models", nargs="+", required=True, help="Fig. 3 model ids (full_r<f>, half<seed>_r<f>)")
+    s.add_argument("--tables", nargs="+", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--csv", required=True)
+    s.add_argument("--caption", default="")
+    s.set_defaults(func=cmd_fig3)
 
     s = sub.add_parser("check-config", help="validate a config.yaml against the schema")
     s.add_argument("config")

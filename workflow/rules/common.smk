@@ -9,6 +9,8 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from mixlab.config import ConfigError, validate
 from mixlab.data import synth as _synth
 from mixlab.data.tracks import list_tracks
+from mixlab import experiments as _exp
+from mixlab.train.defaults import same_training
 
 
 # Validate before any job runs; a bad key stops here with its name.
@@ -25,6 +27,14 @@ STEMS = list(_synth.STEMS)
 wildcard_constraints:
     p=r"[0-9]+(\.[0-9]+)?",
     split="train|valid|test",
+    exp=r"fig[0-9][a-z]?|table1",
+    testset=r"test|(time|pitch)[0-9.e+-]+_s[0-9]+",
+    kind="time|pitch",
+    value=r"[0-9]+(\.[0-9]+)?(e[+-]?[0-9]+)?",
+    seed=r"[0-9]+",
+    semitones=r"[+-][0-9]+",
+    level="original|random",
+    model=r"[A-Za-z0-9_.+-]+",
 
 
 def synth_spec():
@@ -41,6 +51,11 @@ def corpus_root():
 ENV = "../../envs/mixlab.yaml"
 
 
+def testset_root(testset):
+    """Corpus a test set lives in: the test split itself, or a per-stem shifted copy of it (Fig. 4)."""
+    return corpus_root() if testset == "test" else f"{RES}/testsets/{testset}"
+
+
 @functools.cache
 def tracks(split):
     if P["dataset"] == "synthetic":
@@ -48,13 +63,11 @@ def tracks(split):
     return list_tracks(P["musdb_root"], split)
 
 
-def fmt_p(p):
-    return f"{float(p):.2f}"
-
-
+fmt_p = _exp.fmt_p
 FIG1_P = [fmt_p(p) for p in P["fig1"]["p"]]
-# The models each experiment trains, by the id used in file names.
-EXPERIMENT_MODELS = {"fig1": [f"p{p}" for p in FIG1_P]}
+# experiment -> model id (a file name) -> its overrides of the preset's train settings
+RUNS = _exp.runs(P, tracks("train"))
+EXPERIMENT_MODELS = {exp: list(models) for exp, models in RUNS.items()}
 
 
 def crosscheck_pairs(exp):
@@ -72,12 +85,72 @@ def crosscheck_input(exp):
     return []
 
 
-def run_spec(p):
-    """What one training run is: model, training settings and p. Changing it retrains."""
-    return {
-        "model": {**P["model"], "sample_rate": P["sample_rate"]},
-        "train": {**P["train"], "p_original": float(p)},
-    }
+def run_spec(exp, model):
+    """What one training run is: model, training settings, sampler variation, songs. Changing it retrains."""
+    if model not in RUNS.get(exp, {}):
+        raise WorkflowError(f"{exp}/{model}: no such model in this config's {exp} grid "
+                            f"(known: {', '.join(RUNS.get(exp, {})) or 'none'})")
+    run = RUNS[exp][model]
+    # the paper's standard pitch-shift augmentation unless the run says otherwise (Fig. 5b, Table 1)
+    train = {**P["train"], "pitch_max": P["augment"]["pitch_max"], **run["train"]}
+    spec = {"model": {**P["model"], "sample_rate": P["sample_rate"]}, "train": train}
+    if "tracks" in run:
+        spec["tracks"] = run["tracks"]
+    return spec
+
+
+FIG2_P = [fmt_p(p) for p in P["fig2"]["p"]] if "fig2" in P else []
+if set(FIG2_P) - set(FIG1_P):
+    raise WorkflowError(f"config.yaml: fig2.p {sorted(set(FIG2_P) - set(FIG1_P))} must be among fig1.p "
+                        "(Fig. 2 follows the training of Fig. 1's models)")
+
+
+if {fmt_p(p) for p in P["fig4"]["p"]} - set(FIG1_P):
+    raise WorkflowError("config.yaml: fig4.p must be among fig1.p (Fig. 4 scores Fig. 1's models)")
+FIG4_ROWS = _exp.fig4_rows(P)
+
+
+def fig5_rows():
+    """Fig. 5: time-shift and pitch-shift models, plus Fig. 1's p = 1 model as t_s = 0 when it exists."""
+    rows = []
+    if "1.00" in FIG1_P:
+        rows.append(({"model": "p1.00", "kind": "time", "value": 0.0, "mode": ""}, "fig1", "p1.00"))
+    for m in EXPERIMENT_MODELS["fig5"]:
+        t = RUNS["fig5"][m]["train"]
+        # a run identical to Fig. 1's p = 1 (consistent shifts at the standard augmentation's K) is that model
+        same = "1.00" in FIG1_P and same_training(run_spec("fig5", m), run_spec("fig1", "p1.00"))
+        source = ("fig1", "p1.00") if same else ("fig5", m)
+        if "time_shift_s" in t:
+            rows.append(({"model": m, "kind": "time", "value": t["time_shift_s"], "mode": ""}, *source))
+        else:
+            mode = "consistent" if t["pitch_consistent"] else "inconsistent"
+            rows.append(({"model": m, "kind": "pitch", "value": float(t["pitch_max"]), "mode": mode}, *source))
+    return rows
+
+
+BANK = _exp.bank_shifts(P)
+
+
+def train_stores(exp, model):
+    """The original training store plus the pitch-bank copies the run samples from (or a derived store)."""
+    if "store" in RUNS[exp][model]:
+        return [f"{RES}/store/{RUNS[exp][model]['store']}"]
+    K = run_spec(exp, model)["train"]["pitch_max"]
+    return [f"{RES}/store/train"] + [f"{RES}/store/train_pitch{k:+d}" for k in BANK if abs(k) <= K]
+
+
+@functools.cache
+def chunk_samples():
+    """Samples per training chunk of the preset's model (Fig. 2's evaluation chunks)."""
+    from mixlab.models import model_chunk
+
+    return model_chunk({**P["model"], "sample_rate": P["sample_rate"]})
+
+
+def caption(what):
+    """The line under every figure: the scale, data and settings it was made with."""
+    return (f"scale={SCALE}, data={P['dataset']}, {P['sample_rate']} Hz, {P['model']['name']}, "
+            f"{P['train']['steps']} steps x batch {P['train']['batch_size']}, {what}")
 
 
 def train_resources(key):
@@ -85,7 +158,10 @@ def train_resources(key):
 
 
 def final_targets():
-    return ["results/fig1.pdf"]
+    return PAPER_A
+
+
+PAPER_A = [f"results/fig{i}.pdf" for i in range(1, 6)] + [f"results/table1.{x}" for x in ("md", "csv", "tex")]
 
 
 # Rules call the `mixlab` console script of the interpreter running Snakemake,

@@ -27,3 +27,48 @@ rule stem_store:
     shell:
         "mixlab store --root {input.corpus:q} --split {wildcards.split} --out {output:q}"
         " --sample-rate {params.sample_rate} > {log:q} 2>&1"
+
+
+rule shifted_testset:
+    input:
+        corpus=corpus_root(),
+    output:
+        directory(f"{RES}/testsets/{{kind}}{{value}}_s{{seed}}"),
+    params:
+        sample_rate=P["sample_rate"],
+    conda:
+        ENV
+    log:
+        f"{RES}/logs/testsets/{{kind}}{{value}}_s{{seed}}.log",
+    shell:
+        "mixlab shift-testset --root {input.corpus:q} --out {output:q} --kind {wildcards.kind}"
+        " --value {wildcards.value} --seed {wildcards.seed} --sample-rate {params.sample_rate} > {log:q} 2>&1"
+
+
+rule pitch_bank:
+    input:
+        store=f"{RES}/store/train",
+    output:
+        directory(f"{RES}/store/train_pitch{{semitones}}"),
+    conda:
+        ENV
+    log:
+        f"{RES}/logs/pitch_bank/{{semitones}}.log",
+    shell:
+        "mixlab pitch-bank --store {input.store:q} --semitones {wildcards.semitones} --out {output:q} > {log:q} 2>&1"
+
+
+rule song_level_store:
+    input:
+        store=f"{RES}/store/train",
+    output:
+        directory(f"{RES}/store/table1_{{level}}_s{{seed}}"),
+    params:
+        n_songs=lambda w: "" if P["table1"]["n_songs"] is None else f"--n-songs {P['table1']['n_songs']}",
+    conda:
+        ENV
+    log:
+        f"{RES}/logs/song_level/{{level}}_s{{seed}}.log",
+    shell:
+        "mixlab song-level-store --store {input.store:q} --kind {wildcards.level} --seed {wildcards.seed}"
+        " {params.n_songs} --out {output:q} > {log:q} 2>&1"

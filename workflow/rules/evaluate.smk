@@ -1,9 +1,9 @@
 rule separate:
     input:
         model=f"{RES}/models/{{exp}}/{{model}}.pt",
-        corpus=corpus_root(),
+        corpus=lambda w: testset_root(w.testset),
     output:
-        directory(f"{RES}/separated/{{exp}}/{{model}}"),
+        directory(f"{RES}/separated/{{testset}}/{{exp}}/{{model}}"),
     params:
         sep=P["separate"],
         device="cuda" if P["resources"]["train_gpu"] > 0 else "cpu",
@@ -13,7 +13,7 @@ rule separate:
     conda:
         ENV
     log:
-        f"{RES}/logs/separate/{{exp}}/{{model}}.log",
+        f"{RES}/logs/separate/{{testset}}/{{exp}}/{{model}}.log",
     shell:
         "mixlab separate --model {input.model:q} --root {input.corpus:q} --split test --out {output:q}"
         " --dim-t {params.sep[dim_t]} --overlap {params.sep[overlap]} --window {params.sep[window]}"
@@ -22,10 +22,10 @@ rule separate:
 
 rule score_track:
     input:
-        estimates=f"{RES}/separated/{{exp}}/{{model}}",
-        corpus=corpus_root(),
+        estimates=f"{RES}/separated/{{testset}}/{{exp}}/{{model}}",
+        corpus=lambda w: testset_root(w.testset),
     output:
-        f"{RES}/scores/{{exp}}/{{model}}/{{track}}.json",
+        f"{RES}/scores/{{testset}}/{{exp}}/{{model}}/{{track}}.json",
     params:
         sample_rate=P["sample_rate"],
         scorer=P["scorer"],
@@ -33,7 +33,7 @@ rule score_track:
     conda:
         ENV
     log:
-        f"{RES}/logs/score/{{exp}}/{{model}}/{{track}}.log",
+        f"{RES}/logs/score/{{testset}}/{{exp}}/{{model}}/{{track}}.log",
     shell:
         "mixlab score --references {input.corpus:q}/test/{wildcards.track:q}"
         " --estimates {input.estimates:q}/{wildcards.track:q}"
@@ -42,21 +42,21 @@ rule score_track:
 
 rule aggregate_model:
     input:
-        lambda w: expand(f"{RES}/scores/{w.exp}/{w.model}/{{track}}.json", track=tracks("test")),
+        lambda w: expand(f"{RES}/scores/{w.testset}/{w.exp}/{w.model}/{{track}}.json", track=tracks("test")),
     output:
-        f"{RES}/scores/{{exp}}/{{model}}.csv",
+        f"{RES}/scores/{{testset}}/{{exp}}/{{model}}.csv",
     conda:
         ENV
     log:
-        f"{RES}/logs/aggregate/{{exp}}/{{model}}.log",
+        f"{RES}/logs/aggregate/{{testset}}/{{exp}}/{{model}}.log",
     shell:
         "mixlab aggregate {input:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule crosscheck_scorer:
     input:
-        scores=lambda w: [f"{RES}/scores/{w.exp}/{m}/{t}.json" for m, t in crosscheck_pairs(w.exp)],
-        estimates=lambda w: [f"{RES}/separated/{w.exp}/{m}" for m, t in crosscheck_pairs(w.exp)],
+        scores=lambda w: [f"{RES}/scores/test/{w.exp}/{m}/{t}.json" for m, t in crosscheck_pairs(w.exp)],
+        estimates=lambda w: [f"{RES}/separated/test/{w.exp}/{m}" for m, t in crosscheck_pairs(w.exp)],
         corpus=corpus_root(),
     output:
         f"{RES}/crosscheck/{{exp}}.json",
@@ -70,3 +70,43 @@ rule crosscheck_scorer:
     shell:
         "mixlab crosscheck --references {params.references:q} --estimates {params.estimates:q}"
         " --scores {input.scores:q} --out {output:q} > {log:q} 2>&1"
+
+
+rule eval_set:
+    input:
+        store=f"{RES}/store/{{split}}",
+    output:
+        f"{RES}/evalsets/{{split}}.csv",
+    params:
+        chunk=lambda w: chunk_samples(),
+        seeds=P["fig2"]["seeds"],
+        max_chunks=lambda w: "" if P["fig2"]["max_chunks"] is None else f"--max-chunks {P['fig2']['max_chunks']}",
+    conda:
+        ENV
+    log:
+        f"{RES}/logs/evalset/{{split}}.log",
+    shell:
+        "mixlab evalset --store {input.store:q} --chunk {params.chunk} --seeds {params.seeds}"
+        " {params.max_chunks} --out {output:q} > {log:q} 2>&1"
+
+
+rule training_curve:
+    input:
+        snapshots=f"{RES}/models/fig1/p{{p}}.snapshots",
+        stores=[f"{RES}/store/train", f"{RES}/store/valid"],
+        sets=[f"{RES}/evalsets/train.csv", f"{RES}/evalsets/valid.csv"],
+    output:
+        f"{RES}/curves/fig2/p{{p}}.csv",
+    params:
+        device="cuda" if P["resources"]["train_gpu"] > 0 else "cpu",
+    threads: 1
+    resources:
+        gpu=min(1, train_resources("train_gpu")),
+        runtime=train_resources("train_runtime_min"),
+    conda:
+        ENV
+    log:
+        f"{RES}/logs/curve/fig2/p{{p}}.log",
+    shell:
+        "mixlab curve --snapshots {input.snapshots:q} --splits train valid --stores {input.stores:q}"
+        " --sets {input.sets:q} --device {params.device} --threads {threads} --out {output:q} > {log:q} 2>&1"

@@ -1,9 +1,9 @@
 rule fig1:
     input:
-        tables=expand(f"{RES}/scores/fig1/p{{p}}.csv", p=FIG1_P),
+        tables=expand(f"{RES}/scores/test/fig1/p{{p}}.csv", p=FIG1_P),
         crosscheck=crosscheck_input("fig1"),
     output:
-        pdf="results/fig1.pdf",
+        pdf=report("results/fig1.pdf", caption="../report/fig1.rst", category="Paper A"),
         csv="results/fig1.csv",
     params:
         p=FIG1_P,
@@ -18,3 +18,100 @@ rule fig1:
     shell:
         "mixlab fig1 --p {params.p} --tables {input.tables:q} --out {output.pdf:q} --csv {output.csv:q}"
         " --caption {params.caption:q} > {log:q} 2>&1"
+
+
+rule fig3:
+    input:
+        tables=expand(f"{RES}/scores/test/fig3/{{model}}.csv", model=EXPERIMENT_MODELS.get("fig3", [])),
+        crosscheck=crosscheck_input("fig3"),
+    output:
+        pdf=report("results/fig3.pdf", caption="../report/fig3.rst", category="Paper A"),
+        csv="results/fig3.csv",
+    params:
+        models=EXPERIMENT_MODELS.get("fig3", []),
+        caption=caption(f"BSS Eval v4 ({P['scorer']} scorer) median of medians, average of stems"),
+    conda:
+        ENV
+    log:
+        "results/logs/fig3.log",
+    shell:
+        "mixlab fig3 --models {params.models} --tables {input.tables:q} --out {output.pdf:q} --csv {output.csv:q}"
+        " --caption {params.caption:q} > {log:q} 2>&1"
+
+
+rule fig2:
+    input:
+        curves=expand(f"{RES}/curves/fig2/p{{p}}.csv", p=FIG2_P),
+    output:
+        pdf=report("results/fig2.pdf", caption="../report/fig2.rst", category="Paper A"),
+        csv="results/fig2.csv",
+    params:
+        p=FIG2_P,
+        caption=caption(f"SDX SDR improvement every {P['fig2']['every']} steps, chunks of the training length"),
+    conda:
+        ENV
+    log:
+        "results/logs/fig2.log",
+    shell:
+        "mixlab fig2 --p {params.p} --curves {input.curves:q} --out {output.pdf:q} --csv {output.csv:q}"
+        " --caption {params.caption:q} > {log:q} 2>&1"
+
+
+rule fig4:
+    input:
+        tables=[f"{RES}/scores/{ts}/fig1/{m}.csv" for _, ts, m in FIG4_ROWS],
+    output:
+        pdf=report("results/fig4.pdf", caption="../report/fig4.rst", category="Paper A"),
+        csv="results/fig4.csv",
+    params:
+        rows=json.dumps([labels for labels, _, _ in FIG4_ROWS]),
+        caption=caption(f"per-stem shifted test sets, seeds {P['fig4']['seeds']}, mean ± std over seeds"),
+    conda:
+        ENV
+    log:
+        "results/logs/fig4.log",
+    shell:
+        "mixlab shift-figure --figure 4 --rows '{params.rows}' --tables {input.tables:q} --out {output.pdf:q}"
+        " --csv {output.csv:q} --caption {params.caption:q} > {log:q} 2>&1"
+
+
+rule fig5:
+    input:
+        tables=[f"{RES}/scores/test/{exp}/{m}.csv" for _, exp, m in fig5_rows()],
+    output:
+        pdf=report("results/fig5.pdf", caption="../report/fig5.rst", category="Paper A"),
+        csv="results/fig5.csv",
+    params:
+        rows=json.dumps([labels for labels, _, _ in fig5_rows()]),
+        caption=caption("original mixes with per-stem shifts in training, unmodified test set"),
+    conda:
+        ENV
+    log:
+        "results/logs/fig5.log",
+    shell:
+        "mixlab shift-figure --figure 5 --rows '{params.rows}' --tables {input.tables:q} --out {output.pdf:q}"
+        " --csv {output.csv:q} --caption {params.caption:q} > {log:q} 2>&1"
+
+
+rule table1:
+    input:
+        tables=expand(f"{RES}/scores/test/table1/{{model}}.csv", model=EXPERIMENT_MODELS["table1"]),
+    output:
+        md="results/table1.md",
+        csv=report("results/table1.csv", caption="../report/table1.rst", category="Paper A"),
+        tex="results/table1.tex",
+    params:
+        models=EXPERIMENT_MODELS["table1"],
+        caption=caption("trained on original mixes (p = 1) of each set, no pitch copies"),
+    conda:
+        ENV
+    log:
+        "results/logs/table1.log",
+    shell:
+        "mixlab table1 --models {params.models} --tables {input.tables:q} --out results/table1"
+        " --caption {params.caption:q} > {log:q} 2>&1"
+
+
+rule paper_a:
+    input:
+        PAPER_A,

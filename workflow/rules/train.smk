@@ -1,11 +1,12 @@
-rule train_fig1:
+rule train:
     input:
-        store=f"{RES}/store/train",
+        stores=lambda w: train_stores(w.exp, w.model),
     output:
-        f"{RES}/models/fig1/p{{p}}.pt",
+        model=f"{RES}/models/{{exp}}/{{model}}.pt",
+        snapshots=directory(f"{RES}/models/{{exp}}/{{model}}.snapshots"),
     params:
-        spec=lambda w: json.dumps(run_spec(w.p)),
-        resume=lambda w: f"{RES}/resume/fig1/p{w.p}",
+        spec=lambda w: json.dumps(run_spec(w.exp, w.model)),
+        resume=lambda w: f"{RES}/resume/{w.exp}/{w.model}",
         device="cuda" if P["resources"]["train_gpu"] > 0 else "cpu",
     threads: 1
     resources:
@@ -15,7 +16,8 @@ rule train_fig1:
     conda:
         ENV
     log:
-        f"{RES}/logs/train/fig1/p{{p}}.log",
+        f"{RES}/logs/train/{{exp}}/{{model}}.log",
     shell:
-        "mixlab train --spec '{params.spec}' --store {input.store:q} --out {output:q}"
-        " --resume-dir {params.resume:q} --device {params.device} --threads {threads} >> {log:q} 2>&1"
+        "mixlab train --spec '{params.spec}' --store {input.stores:q} --out {output.model:q}"
+        " --snapshots {output.snapshots:q} --resume-dir {params.resume:q} --device {params.device}"
+        " --threads {threads} >> {log:q} 2>&1"

@@ -4,6 +4,19 @@ Paper A, eq. (2): a random mix picks, for every stem n, a song m_n and an
 offset t_n independently; an original mix uses one song and one offset for all
 stems. Each batch is a pure function of (seed, step), so a resumed training run
 sees exactly the batches an uninterrupted one would.
+
+The variations the paper's Sections 3-4 train with:
+
+- `fixed_mixes=R` (Fig. 3): R random mixes drawn once and repeated, each epoch
+  over them in a fresh seeded order, instead of a new mix per example;
+- `time_shift_s` (Fig. 5a): original mixes whose stems are moved against each
+  other by U(-t_s, t_s); `inf` draws every stem's offset anywhere in the song
+  (within-song random mixing);
+- pitch-shifted copies of the songs (the offline augmentation bank): entries of
+  the store that share a song and differ in `semitones`. An original mix takes
+  one shift for all stems (consistent, the paper's standard augmentation) or,
+  with `pitch_consistent=False` (Fig. 5b), one per stem; a random mix takes any
+  song at any allowed shift per stem. `pitch_max` bounds the shifts used.
 """
 from __future__ import annotations
 
@@ -41,14 +54,39 @@ class LoudnessNormalizer:
 
 class MixSampler:
     def __init__(self, store: StemStore, chunk: int, p_original: float, seed: int = 0,
-                 target_lufs: float | None = -14.0):
+                 target_lufs: float | None = -14.0, fixed_mixes: int | None = None,
+                 time_shift_s: float | None = None, pitch_max: int | None = None,
+                 pitch_consistent: bool = True):
         if not 0.0 <= p_original <= 1.0:
             raise ValueError(f"p_original must lie in [0, 1], got {p_original}")
+        if fixed_mixes is not None and fixed_mixes < 1:
+            raise ValueError(f"fixed_mixes must be a positive number of mixes, got {fixed_mixes}")
+        if time_shift_s is not None and time_shift_s < 0:
+            raise ValueError(f"time_shift_s must be >= 0 (or inf), got {time_shift_s}")
         too_short = [n for n, L in zip(store.names, store.lengths) if L < chunk]
         if too_short:
             raise ValueError(f"tracks shorter than the {chunk}-sample chunk: {too_short}")
         self.store, self.chunk, self.p, self.seed = store, chunk, p_original, seed
+        self.fixed_mixes, self.time_shift_s = fixed_mixes, time_shift_s
+        self.pitch_consistent = pitch_consistent
         self.n_stems = len(store.stems)
+        # entries by (song, semitones): the songs are the groups, the shifts their copies
+        semis = np.asarray(store.semitones)
+        allowed = np.abs(semis) <= (np.inf if pitch_max is None else pitch_max)
+        songs = sorted({g for g, ok in zip(store.songs, allowed) if ok})
+        self.shifts = sorted({int(k) for k, ok in zip(semis, allowed) if ok})
+        if not songs:
+            raise ValueError(f"{store.path}: no entries with |semitones| <= {pitch_max}")
+        self.entry = np.full((len(songs), len(self.shifts)), -1, dtype=np.int64)
+        for e, (g, k, ok) in enumerate(zip(store.songs, semis, allowed)):
+            if ok:
+                self.entry[songs.index(g), self.shifts.index(int(k))] = e
+        if (self.entry < 0).any():
+            g, k = np.argwhere(self.entry < 0)[0]
+            raise ValueError(f"{store.path}: song {songs[g]!r} has no copy at {self.shifts[k]:+d} semitones; "
+                             "every song needs every shift of the bank")
+        self.allowed_entries = self.entry.reshape(-1)
+        self._perm_cache = (None, None)
         self.normalizer = None
         if target_lufs is not None:
             self.normalizer = LoudnessNormalizer(store.sample_rate, target_lufs)
@@ -57,20 +95,53 @@ class MixSampler:
                 raise ValueError(f"chunks of {chunk} samples are shorter than BS.1770's {block:.0f}-sample "
                                  "gating block: use longer chunks or set train.target_lufs to null")
 
-    def draw(self, rng: np.random.Generator, batch_size: int):
-        """Songs and offsets (B, n_stems) and the original/random flags, without reading audio."""
-        n_songs, S = len(self.store), self.n_stems
-        original = rng.random(batch_size) < self.p
-        songs = rng.integers(n_songs, size=(batch_size, S))
-        songs[original] = songs[original, :1]            # one song for all stems
+    def draw(self, rng: np.random.Generator, batch_size: int, p_original: float | None = None):
+        """Store entries and offsets (B, n_stems) and the original/random flags, without reading audio."""
+        S = self.n_stems
+        p = self.p if p_original is None else p_original
+        original = rng.random(batch_size) < p
+        # random mixes: any entry (song at an allowed shift) per stem
+        songs = self.allowed_entries[rng.integers(len(self.allowed_entries), size=(batch_size, S))]
+        # original mixes: one song, one shift (or one per stem when inconsistent)
+        g = rng.integers(self.entry.shape[0], size=batch_size)
+        k = rng.integers(len(self.shifts), size=(batch_size, 1 if self.pitch_consistent else S))
+        songs[original] = np.broadcast_to(self.entry[g[:, None], k], (batch_size, S))[original]
         room = self.store.lengths[songs] - self.chunk + 1
         offsets = (rng.random((batch_size, S)) * room).astype(np.int64)
-        offsets[original] = offsets[original, :1]        # and one offset
+        offsets[original] = offsets[original, :1]        # one offset (copies share a length)
+        if self.time_shift_s is not None and original.any():
+            offsets[original] = self._shifted(rng, offsets[original], room[original])
         return original, songs, offsets
 
+    def _shifted(self, rng, offsets, room):
+        """Per-stem timing shifts of original mixes: U(-t_s, t_s) around the common offset, inf: anywhere."""
+        if np.isinf(self.time_shift_s):
+            return (rng.random(offsets.shape) * room).astype(np.int64)
+        t = int(round(self.time_shift_s * self.store.sample_rate))
+        shift = rng.integers(-t, t + 1, size=offsets.shape)
+        return np.clip(offsets + shift, 0, room - 1)
+
+    def fixed_mix(self, k: int):
+        """The k-th of the R fixed random mixes: (songs, offsets) of shape (n_stems,), drawn once from its seed."""
+        rng = np.random.default_rng([self.seed, 1, k])
+        _, songs, offsets = self.draw(rng, 1, p_original=0.0)
+        return songs[0], offsets[0]
+
+    def _fixed_index(self, g: int) -> int:
+        """Example g of training -> which fixed mix: epochs over the R mixes, each in a seeded order."""
+        epoch, pos = divmod(g, self.fixed_mixes)
+        if self._perm_cache[0] != epoch:
+            self._perm_cache = (epoch, np.random.default_rng([self.seed, 2, epoch]).permutation(self.fixed_mixes))
+        return int(self._perm_cache[1][pos])
+
     def batch(self, step: int, batch_size: int) -> Batch:
-        rng = np.random.default_rng([self.seed, step])
-        original, songs, offsets = self.draw(rng, batch_size)
+        if self.fixed_mixes is not None:
+            picks = [self.fixed_mix(self._fixed_index(step * batch_size + b)) for b in range(batch_size)]
+            songs, offsets = (np.stack(x) for x in zip(*picks))
+            original = np.zeros(batch_size, dtype=bool)
+        else:
+            rng = np.random.default_rng([self.seed, step])
+            original, songs, offsets = self.draw(rng, batch_size)
         targets = np.empty((batch_size, self.n_stems, 2, self.chunk), dtype=np.float32)
         for b in range(batch_size):
             for s in range(self.n_stems):

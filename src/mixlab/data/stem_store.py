@@ -46,31 +46,53 @@ def build_store(root: str | Path, split: str, names: list[str], out_dir: str | P
     return out_dir
 
 
-class StemStore:
-    """Read-only view of a built store; `read(track, stem, offset, length)` -> float32 (2, length)."""
+def _read_manifest(path: Path) -> dict:
+    manifest_path = path / STORE_MANIFEST
+    if not manifest_path.exists():
+        raise FileNotFoundError(f"{manifest_path}: no stem store here; build it with `mixlab store`.")
+    return json.loads(manifest_path.read_text())
 
-    def __init__(self, path: str | Path, tracks: list[str] | None = None):
-        self.path = Path(path)
-        manifest_path = self.path / STORE_MANIFEST
-        if not manifest_path.exists():
-            raise FileNotFoundError(f"{manifest_path}: no stem store here; build it with `mixlab store`.")
-        manifest = json.loads(manifest_path.read_text())
-        self.sample_rate = manifest["sample_rate"]
-        self.stems = manifest["stems"]
-        entries = manifest["tracks"]
+
+class StemStore:
+    """Read-only view of one or more built stores, pooled; `read(entry, stem, offset, length)` -> float32.
+
+    Several paths pool their entries, e.g. the original songs plus their
+    pitch-shifted copies. Each entry has a `song` (the source song's name) and
+    `semitones` (0 for the originals); `tracks` keeps only the entries of those songs.
+    """
+
+    def __init__(self, path: str | Path | list, tracks: list[str] | None = None):
+        paths = [Path(p) for p in (path if isinstance(path, (list, tuple)) else [path])]
+        self.path = paths[0]
+        manifests = [_read_manifest(p) for p in paths]
+        self.sample_rate = manifests[0]["sample_rate"]
+        self.stems = manifests[0]["stems"]
+        entries = []
+        for p, m in zip(paths, manifests):
+            if (m["sample_rate"], m["stems"]) != (self.sample_rate, self.stems):
+                raise ValueError(f"{p}: stores to pool differ in sample rate or stems from {paths[0]}")
+            entries += [{**e, "dir": p, "song": e.get("song", e["name"]), "semitones": e.get("semitones", 0)}
+                        for e in m["tracks"]]
         if tracks is not None:  # a subset of songs, e.g. a reduced training set
-            by_name = {e["name"]: e for e in entries}
-            missing = [t for t in tracks if t not in by_name]
+            known = {e["song"] for e in entries}
+            missing = [t for t in tracks if t not in known]
             if missing:
                 raise KeyError(f"{self.path}: tracks not in the store: {missing}")
-            entries = [by_name[t] for t in tracks]
+            keep = set(tracks)
+            entries = [e for e in entries if e["song"] in keep]
         self.names = [e["name"] for e in entries]
+        self.songs = [e["song"] for e in entries]
+        self.semitones = [int(e["semitones"]) for e in entries]
         self.lengths = np.array([e["length"] for e in entries], dtype=np.int64)
-        self._arrays = [np.load(self.path / e["file"], mmap_mode="r") for e in entries]
+        self._arrays = [np.load(e["dir"] / e["file"], mmap_mode="r") for e in entries]
         self._scale = [1.0 / 32768.0 if e["dtype"] == "int16" else 1.0 for e in entries]
 
     def __len__(self) -> int:
         return len(self.names)
+
+    def raw(self, track: int) -> np.ndarray:
+        """The entry's memory-mapped array as stored, (stems, channels, samples), int16 or float32."""
+        return self._arrays[track]
 
     def read(self, track: int, stem: int, offset: int, length: int) -> np.ndarray:
         out = np.empty((self._arrays[track].shape[1], length), dtype=np.float32)

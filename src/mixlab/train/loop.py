@@ -18,21 +18,23 @@ from mixlab.data.sampling import MixSampler
 from mixlab.data.stem_store import StemStore
 from mixlab.models import build_model, model_chunk
 from mixlab.train import checkpoint
+from mixlab.train.defaults import TRAIN_DEFAULTS
 from mixlab.train.ema import EMA
 
-TRAIN_DEFAULTS = {
-    "steps": 1000, "batch_size": 4, "lr": 1e-4, "ema_decay": 0.999, "grad_clip": 0.0,
-    "checkpoint_every": 100, "log_every": 10, "seed": 0, "target_lufs": -14.0, "p_original": 0.0,
-}
 
 
 def _spec_hash(spec: dict) -> str:
     return json.dumps(spec, sort_keys=True)
 
 
-def train(spec: dict, store_path: str | Path, out: str | Path, resume_dir: str | Path,
-          device: str = "cpu", log=print) -> Path:
-    """Train the model of `spec` ({"model": {...}, "train": {...}}) and write its EMA weights to `out`."""
+def train(spec: dict, store_path: str | Path | list, out: str | Path, resume_dir: str | Path,
+          device: str = "cpu", log=print, snapshots: str | Path | None = None) -> Path:
+    """Train the model of `spec` ({"model": {...}, "train": {...}, "tracks": [...]?}); write its EMA weights to `out`.
+
+    store_path: one stem store or a list pooled (originals + pitch-shifted copies).
+    snapshots: folder that receives the EMA weights every `snapshot_every` steps;
+    they are kept in the resume folder while training, so a killed run loses none.
+    """
     unknown = set(spec.get("train", {})) - set(TRAIN_DEFAULTS)
     if unknown:
         raise ValueError(f"unknown train keys: {sorted(unknown)}")
@@ -46,7 +48,14 @@ def train(spec: dict, store_path: str | Path, out: str | Path, resume_dir: str |
     if store.sample_rate != model_rate:
         raise ValueError(f"{store_path}: stem store is at {store.sample_rate} Hz but the model spec says "
                          f"sample_rate={model_rate}; set model.sample_rate to the corpus rate")
-    sampler = MixSampler(store, model_chunk(spec["model"]), tcfg["p_original"], tcfg["seed"], tcfg["target_lufs"])
+    time_shift = tcfg["time_shift_s"]
+    sampler = MixSampler(store, model_chunk(spec["model"]), tcfg["p_original"], tcfg["seed"], tcfg["target_lufs"],
+                         fixed_mixes=tcfg["fixed_mixes"],
+                         time_shift_s=None if time_shift is None else float(time_shift),
+                         pitch_max=tcfg["pitch_max"], pitch_consistent=tcfg["pitch_consistent"])
+    if tcfg["snapshot_every"] and snapshots is None:
+        raise ValueError("train.snapshot_every is set but no snapshot folder was given (--snapshots)")
+    snap_tmp = Path(resume_dir) / "snapshots"
     model = build_model(spec["model"]).to(device)
     ema = EMA(model, tcfg["ema_decay"])
     optimizer = torch.optim.Adam(model.parameters(), lr=tcfg["lr"])
@@ -105,9 +114,15 @@ def train(spec: dict, store_path: str | Path, out: str | Path, resume_dir: str |
             rate = n / (time.perf_counter() - t0)
             log(f"[train] step {step}/{tcfg['steps']} loss {running / n:.6f} {rate:.2f} steps/s")
             t0, s0, running = time.perf_counter(), step, 0.0
+        if tcfg["snapshot_every"] and step % tcfg["snapshot_every"] == 0:
+            checkpoint.save_model(snap_tmp / f"step{step:08d}.pt", spec, ema.state_dict(), step)
         if step % tcfg["checkpoint_every"] == 0 and step < tcfg["steps"]:
             save_resume()
 
+    if snapshots is not None:
+        Path(snapshots).mkdir(parents=True, exist_ok=True)
+        for f in sorted(snap_tmp.glob("step*.pt")) if snap_tmp.exists() else []:
+            f.replace(Path(snapshots) / f.name)
     checkpoint.save_model(out, spec, ema.state_dict(), step)
     # The finished model is the output now; a stale resume state would make a forced rerun a no-op.
     resume_path.unlink(missing_ok=True)
