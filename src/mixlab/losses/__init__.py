@@ -1,0 +1,1 @@
+"""Training losses of Paper B (thresholded SNR, MixIT)."""
