@@ -283,7 +283,7 @@ def bench_dag(work: Path) -> list[tuple]:
                 for stem in ("mixture", "vocals", "drums", "bass", "other"):
                     sf.write(d / f"{stem}.wav", silence, 44100, subtype="PCM_16")
     rows = []
-    for target in ("results/fig1.pdf",):
+    for target in ("results/fig1.pdf", "results/fig3.pdf", "paper_a"):
         t0 = time.perf_counter()
         res = subprocess.run([str(Path(sys.executable).parent / "snakemake"), "-n", target, "-s",
                               str(REPO / "Snakefile"), "--directory", str(work / "dag"), "--configfile",

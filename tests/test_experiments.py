@@ -24,6 +24,7 @@ def test_fig3_runs_train_on_fixed_mixes_of_full_and_reduced_sets():
     runs = E.runs(P, songs)["fig3"]
     assert set(runs) == {"full_r0.01", "full_r1", "half0_r0.01", "half1_r0.01", "half0_r1", "half1_r1"}
     assert runs["full_r0.01"]["train"] == {"p_original": 0.0, "fixed_mixes": 4}
+    assert runs["half1_r0.01"]["train"] == {"p_original": 0.0, "fixed_mixes": 4, "seed": 1}
     assert "tracks" not in runs["full_r1"]
     assert len(runs["half1_r1"]["tracks"]) == 5 and runs["half1_r1"]["tracks"] == runs["half1_r0.01"]["tracks"]
     assert runs["half0_r1"]["tracks"] != runs["half1_r1"]["tracks"]
@@ -39,9 +40,10 @@ def test_same_training_ignores_snapshots_and_spelled_out_defaults():
     assert not same_training(a, {**b, "tracks": ["x"]})
 
 
-def test_fig5_runs_and_bank_cover_the_pitch_grid():
+def test_fig5_runs_cover_the_time_and_pitch_grids():
     P = _preset(augment={"pitch_max": 2}, fig5={"time_shift_s": [0.1, float("inf")], "pitch_max": [1, 3]})
     runs = E.fig5_runs(P)
     assert runs["timeinf"]["train"] == {"p_original": 1.0, "time_shift_s": float("inf")}
-    assert runs["pitch3_inconsistent"]["train"]["pitch_consistent"] is False
-    assert E.bank_shifts(P) == [-3, -2, -1, 1, 2, 3]
+    assert runs["pitch3_inconsistent"]["train"] == {"p_original": 1.0, "pitch_max": 3, "pitch_consistent": False}
+    assert set(runs) == {"time0.1", "timeinf", "pitch1_consistent", "pitch1_inconsistent",
+                         "pitch3_consistent", "pitch3_inconsistent"}

@@ -62,3 +62,18 @@ def test_shifted_test_set_is_a_listenable_corpus(tiny_corpus, tmp_path):
     mix, sr = sf.read(track_dir(out, "test", names[0]) / "mixture.wav", dtype="float32")
     assert sr == 8000
     np.testing.assert_allclose(mix, new.sum(0), atol=1e-5)
+
+
+@pytest.mark.parametrize("k", [-2, 2, 3])
+def test_pitch_shift_keeps_timing_within_a_few_milliseconds(k):
+    """Shifted copies are mixed with unshifted stems (Fig. 5b): Rubber Band must not delay them audibly."""
+    sr = 16000
+    x = np.zeros((3 * sr, 2), np.float32)
+    for c in range(sr // 4, 3 * sr - 100, sr // 3):          # 1 kHz clicks three times a second
+        x[c:c + 40] = (np.hanning(40) * np.sin(2 * np.pi * 1000 * np.arange(40) / sr))[:, None]
+    y = pitch_shift(x, sr, k)
+    ex, ey = np.abs(x[:, 0]), np.abs(y[:, 0])
+    n = 2 * len(ex)
+    cc = np.fft.irfft(np.fft.rfft(ey, n) * np.conj(np.fft.rfft(ex, n)), n)
+    lag = int(np.argmax(np.concatenate([cc[-400:], cc[:400]]))) - 400
+    assert abs(lag) <= 0.01 * sr                              # measured: 0-6 ms

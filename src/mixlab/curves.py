@@ -14,6 +14,10 @@ from mixlab.metrics.sdx import sdx_sdr
 from mixlab.train.checkpoint import load_model
 
 _STEP = re.compile(r"step(\d+)\.pt$")
+# A (chunk, stem) whose reference is this far below the mixture is silent, and left out:
+# there both SDX SDRs are ~10 log10(delta / energy) and their difference only says how
+# quiet the estimate is (+40..60 dB for a near-silent output), which would swamp the mean.
+SILENT_DB = -60.0
 
 
 def snapshot_files(folder: str | Path) -> list[tuple[int, Path]]:
@@ -42,12 +46,20 @@ def score_snapshots(snapshots: str | Path, sets: dict[str, tuple[str | Path, str
                 mixture, targets = load_chunks(store, part, chunk, lufs)
                 est = model(torch.from_numpy(mixture).to(device)).float().cpu().numpy()
                 imp = sdx_sdr(targets, est) - sdx_sdr(targets, np.broadcast_to(mixture[:, None], targets.shape))
+                e_ref = np.square(targets, dtype=np.float64).sum((-2, -1))
+                e_mix = np.square(mixture, dtype=np.float64).sum((-2, -1))[:, None]
+                active = e_ref > e_mix * 10 ** (SILENT_DB / 10)
                 for k, (kind, eval_stem) in enumerate(zip(part["kind"], part["eval_stem"])):
                     for j, stem in enumerate(store.stems):
                         if eval_stem in ("all", stem):
-                            gains.setdefault((kind, stem), []).append(imp[k, j])
-            for (kind, stem), vals in gains.items():
+                            g = gains.setdefault((kind, stem), [[], 0])
+                            if active[k, j]:
+                                g[0].append(imp[k, j])
+                            else:
+                                g[1] += 1
+            for (kind, stem), (vals, silent) in gains.items():
                 rows.append({"step": step, "split": split, "kind": kind, "stem": stem,
-                             "sdr_improvement": float(np.mean(vals)), "chunks": len(vals)})
+                             "sdr_improvement": float(np.mean(vals)) if vals else float("nan"),
+                             "chunks": len(vals), "silent_chunks_skipped": silent})
         log(f"[curve] snapshot {i + 1}/{len(files)} (step {step}) scored")
     return pd.DataFrame(rows)

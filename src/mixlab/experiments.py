@@ -47,8 +47,10 @@ def fig3_runs(P: dict, train_songs: list[str]) -> dict:
         R = fixed_mix_count(frac, t["steps"], t["batch_size"])
         runs[f"full_r{fmt_num(frac)}"] = {"train": {"p_original": 0.0, "fixed_mixes": R}}
         for seed in c["subset_seeds"]:
+            # each seed redraws the songs and the fixed mixes (and the initialisation), as the paper repeats
+            # "the song selection and random mix creation"
             runs[f"half{seed}_r{fmt_num(frac)}"] = {
-                "train": {"p_original": 0.0, "fixed_mixes": R},
+                "train": {"p_original": 0.0, "fixed_mixes": R, "seed": int(seed)},
                 "tracks": song_subset(train_songs, c["subset_fraction"], seed)}
     return runs
 
@@ -63,12 +65,6 @@ def fig5_runs(P: dict) -> dict:
             runs[f"pitch{K}_{mode}"] = {"train": {"p_original": 1.0, "pitch_max": int(K),
                                                   "pitch_consistent": mode == "consistent"}}
     return runs
-
-
-def bank_shifts(P: dict) -> list[int]:
-    """Semitone shifts the pitch bank holds: +-1..K for the standard augmentation and Fig. 5b's largest K."""
-    K = max([P["augment"]["pitch_max"], *P.get("fig5", {}).get("pitch_max", [])])
-    return [k for k in range(-K, K + 1) if k != 0]
 
 
 def fig4_rows(P: dict) -> list[tuple[dict, str, str]]:
@@ -87,9 +83,11 @@ def fig4_rows(P: dict) -> list[tuple[dict, str, str]]:
 
 
 def table1_runs(P: dict) -> dict:
-    """Original mixes (p = 1) of song-level random songs or of trimmed original songs; no pitch copies
-    (the song-level sets are built from the original stems only)."""
-    return {f"{kind}_s{seed}": {"train": {"p_original": 1.0, "pitch_max": 0}, "store": f"table1_{kind}_s{seed}"}
+    """Original mixes (p = 1) of song-level random songs or of trimmed original songs, with pitch copies
+    of those sets up to table1.pitch_max (the paper trains them like Fig. 1's p = 1 model)."""
+    return {f"{kind}_s{seed}": {"train": {"p_original": 1.0, "pitch_max": P["table1"]["pitch_max"],
+                                          "seed": int(seed)},
+                                "store": f"table1_{kind}_s{seed}"}
             for kind in ("original", "random") for seed in P["table1"]["seeds"]}
 
 

@@ -1,4 +1,7 @@
-"""Paper A Table 1: per-stem test SDR, mean ± std over seeds, as Markdown, CSV and LaTeX."""
+"""Paper A Table 1: per-stem test SDR, mean ± std over seeds, as Markdown, CSV and LaTeX.
+
+std is the sample standard deviation over seeds (ddof = 1), as in Figs. 3 and 4.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,7 +22,7 @@ def table1(model_ids: list[str], per_track_csvs: list[str | Path]) -> tuple[pd.D
     per_model = pd.DataFrame(rows)
     stems = [c for c in per_model.columns if c not in ("model", "data", "seed")]
     g = per_model.groupby("data")[stems]
-    summary = g.mean().add_suffix("_mean").join(g.std(ddof=0).add_suffix("_std")).join(g.size().rename("seeds"))
+    summary = g.mean().add_suffix("_mean").join(g.std(ddof=1).fillna(0.0).add_suffix("_std")).join(g.size().rename("seeds"))
     return per_model, summary
 
 

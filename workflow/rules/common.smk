@@ -34,6 +34,7 @@ wildcard_constraints:
     seed=r"[0-9]+",
     semitones=r"[+-][0-9]+",
     level="original|random",
+    base=r"train|table1_(original|random)_s[0-9]+",
     model=r"[A-Za-z0-9_.+-]+",
 
 
@@ -128,15 +129,11 @@ def fig5_rows():
     return rows
 
 
-BANK = _exp.bank_shifts(P)
-
-
 def train_stores(exp, model):
-    """The original training store plus the pitch-bank copies the run samples from (or a derived store)."""
-    if "store" in RUNS[exp][model]:
-        return [f"{RES}/store/{RUNS[exp][model]['store']}"]
+    """The run's training store (the original songs or a derived set) plus its pitch-bank copies."""
+    base = RUNS[exp][model].get("store", "train")
     K = run_spec(exp, model)["train"]["pitch_max"]
-    return [f"{RES}/store/train"] + [f"{RES}/store/train_pitch{k:+d}" for k in BANK if abs(k) <= K]
+    return [f"{RES}/store/{base}"] + [f"{RES}/store/{base}_pitch{k:+d}" for k in range(-K, K + 1) if k != 0]
 
 
 @functools.cache

@@ -47,13 +47,13 @@ rule shifted_testset:
 
 rule pitch_bank:
     input:
-        store=f"{RES}/store/train",
+        store=f"{RES}/store/{{base}}",
     output:
-        directory(f"{RES}/store/train_pitch{{semitones}}"),
+        directory(f"{RES}/store/{{base}}_pitch{{semitones}}"),
     conda:
         ENV
     log:
-        f"{RES}/logs/pitch_bank/{{semitones}}.log",
+        f"{RES}/logs/pitch_bank/{{base}}{{semitones}}.log",
     shell:
         "mixlab pitch-bank --store {input.store:q} --semitones {wildcards.semitones} --out {output:q} > {log:q} 2>&1"
 

@@ -30,15 +30,15 @@ def build_pitch_bank(store_path: str | Path, out_dir: str | Path, semitones: int
     entries = []
     for i, (name, length) in enumerate(zip(src.names, src.lengths)):
         file = f"{i:04d}.npy"
-        arr = np.lib.format.open_memmap(out_dir / file, mode="w+", dtype="float32",
-                                        shape=(len(src.stems), 2, int(length)))
-        for s in range(len(src.stems)):
-            audio = src.read(i, s, 0, int(length))                        # (C, T) float32
-            arr[s] = pitch_shift(audio.T, src.sample_rate, semitones).T
-        arr.flush()
-        del arr
+        shifted = np.stack([pitch_shift(src.read(i, s, 0, int(length)).T, src.sample_rate, semitones).T
+                            for s in range(len(src.stems))])                  # (S, C, T) float32
+        # 16-bit like the originals (half the disk: ~27 GB per shift at paper scale in float32)
+        # unless Rubber Band's output would clip there
+        dtype = "int16" if src.raw(i).dtype == np.int16 and np.abs(shifted).max() < 32767 / 32768 else "float32"
+        data = np.round(shifted * 32768).astype(np.int16) if dtype == "int16" else shifted
+        np.save(out_dir / file, data)
         entries.append({"name": f"{name} [{semitones:+d} st]", "song": name, "semitones": semitones,
-                        "file": file, "length": int(length), "dtype": "float32"})
+                        "file": file, "length": int(length), "dtype": dtype})
         progress(f"[pitch-bank] {semitones:+d} st {i + 1}/{len(src)}: {name}")
     manifest = {"sample_rate": src.sample_rate, "stems": list(src.stems), "split": "train",
                 "semitones": semitones, "tracks": entries}

@@ -118,8 +118,12 @@ class MixSampler:
         if np.isinf(self.time_shift_s):
             return (rng.random(offsets.shape) * room).astype(np.int64)
         t = int(round(self.time_shift_s * self.store.sample_rate))
+        # the common offset keeps t samples from either end where the song allows, so shifts
+        # are not clipped (which would pile stems up at the song's start and end)
+        margin = np.minimum(t, (room - 1) // 2)
+        base = margin + (rng.random(offsets.shape[:1])[:, None] * (room - 2 * margin)).astype(np.int64)
         shift = rng.integers(-t, t + 1, size=offsets.shape)
-        return np.clip(offsets + shift, 0, room - 1)
+        return np.clip(base + shift, 0, room - 1)
 
     def fixed_mix(self, k: int):
         """The k-th of the R fixed random mixes: (songs, offsets) of shape (n_stems,), drawn once from its seed."""

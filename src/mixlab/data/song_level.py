@@ -78,7 +78,12 @@ def build_song_level_store(store_path: str | Path, out_dir: str | Path, kind: st
         entries.append({"name": name, "file": file, "length": int(L), "dtype": str(dtype),
                         "sources": [src.names[m] for m, _, _ in parts], "offsets": [o for _, _, o in parts]})
         progress(f"[song-level] {kind} seed {seed}: {i + 1}/{n} {name}")
+    totals = {"random": sum(L for _, L in random), "original": sum(L for _, _, L in original)}
+    if totals["random"] != totals["original"]:
+        progress(f"[song-level] note: random songs total {totals['random']} samples, trimmed originals "
+                 f"{totals['original']} (some random song is longer than the original it is paired with)")
     manifest = {"sample_rate": src.sample_rate, "stems": list(src.stems), "split": "train", "kind": kind,
-                "seed": seed, "total_samples": int(sum(e["length"] for e in entries)), "tracks": entries}
+                "seed": seed, "total_samples": int(sum(e["length"] for e in entries)),
+                "total_samples_by_kind": totals, "tracks": entries}
     (out_dir / STORE_MANIFEST).write_text(json.dumps(manifest, indent=1))
     return out_dir

@@ -1,9 +1,10 @@
 """Model registry: a run spec's `model.name` picks the architecture."""
 from __future__ import annotations
 
+from mixlab.models.bs_locoformer import BSLocoformer, BSLocoformerConfig
 from mixlab.models.tfc_tdf_v3 import TFCTDFConfig, TFCTDFNet
 
-MODELS = {"tfc_tdf_v3": (TFCTDFConfig, TFCTDFNet)}
+MODELS = {"tfc_tdf_v3": (TFCTDFConfig, TFCTDFNet), "bs_locoformer": (BSLocoformerConfig, BSLocoformer)}
 
 
 def build_model(model_spec: dict):

@@ -87,6 +87,13 @@ def train(spec: dict, store_path: str | Path | list, out: str | Path, resume_dir
             state["rng_cuda"] = torch.cuda.get_rng_state()
         checkpoint.atomic_save(state, resume_path)
 
+    # snapshots belong to this run up to its resume point; older leftovers (a deleted
+    # resume state, a changed spec) must not end up in this run's curve
+    if snap_tmp.exists():
+        for f in snap_tmp.glob("step*.pt"):
+            if int(f.stem[4:]) > step:
+                f.unlink()
+
     n_params = sum(p.numel() for p in model.parameters())
     log(f"[train] {spec['model']['name']} {n_params / 1e6:.2f}M params, {len(store)} songs, "
         f"p_original={tcfg['p_original']}, {tcfg['steps']} steps x batch {tcfg['batch_size']} on {device}")

@@ -1,0 +1,236 @@
+"""BS-Locoformer: band-split encoder, TF-Locoformer blocks, band-wise mask decoder (Paper B).
+
+Saijo et al.'s TF-Locoformer (ICASSP 2025 / TUSS) with the BS-RoFormer band
+split, as the MixIT paper uses it for stereo music. Shapes in comments use
+B batch, M audio channels, N outputs, T frames, F bins, Q bands, D embedding.
+
+- Band-split encoder: the complex STFT of all M channels, 2*M*b_q real values
+  per frame in band q, goes through GroupNorm and a 1x1 conv to D.
+- B TF-Locoformer blocks, each a frequency path (attention across the Q bands
+  of a frame) then a time path (across the T frames of a band). A path is
+  macaron-style: x += FFN(norm x); x += MHSA(norm x); x += FFN(norm x), with
+  SwiGLU FFNs built from a 1-D conv (kernel K, stride S) and its transposed
+  conv along the sequence, so the FFN sees local context (no positional
+  encoding besides RoPE in attention); RMSGroupNorm with G groups.
+- Band-wise MLP decoder (tanh MLP, GLU) to a complex mask per output, channel
+  and bin; masks multiply the mixture STFT and the iSTFT returns waveforms.
+Sizes (paper Sec. 4): small B4 D96 C128 H4 G4, medium B6 D128 C192 H8 G8,
+large B9 D192 C256 (H and G of large are not stated; 8 and 8 here); K 8, S 1.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+# BS-RoFormer's band split: (upper edge in Hz, bins per band) from 0 Hz; the rest in two bands
+BAND_SPLIT = ((1000, 2), (2000, 4), (4000, 12), (8000, 24), (16000, 48))
+
+SIZES = {
+    "small": dict(n_blocks=4, emb_dim=96, ffn_dim=128, n_heads=4, n_groups=4),
+    "medium": dict(n_blocks=6, emb_dim=128, ffn_dim=192, n_heads=8, n_groups=8),
+    "large": dict(n_blocks=9, emb_dim=192, ffn_dim=256, n_heads=8, n_groups=8),
+}
+
+
+@dataclass
+class BSLocoformerConfig:
+    sample_rate: int = 44100
+    n_fft: int = 2048
+    hop_length: int = 512
+    audio_channels: int = 2
+    n_outputs: int = 12          # N: 12 for MixIT pre-training, 4 stems when fine-tuning
+    n_blocks: int = 6
+    emb_dim: int = 128
+    ffn_dim: int = 192
+    n_heads: int = 8
+    n_groups: int = 8
+    conv_kernel: int = 8
+    conv_stride: int = 1
+    chunk_seconds: float = 6.0
+    eps: float = 1e-5
+
+    @property
+    def chunk_size(self) -> int:
+        return int(round(self.chunk_seconds * self.sample_rate))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "BSLocoformerConfig":
+        d = {k: v for k, v in d.items() if k != "name"}
+        size = d.pop("size", None)
+        if size is not None and size not in SIZES:
+            raise ValueError(f"unknown bs_locoformer size {size!r}; known: {sorted(SIZES)}")
+        unknown = set(d) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown bs_locoformer model keys: {sorted(unknown)}")
+        return replace(cls(**SIZES.get(size, {})), **d)
+
+
+def band_widths(sample_rate: int, n_fft: int) -> list[int]:
+    """Bins per band; every bin of the one-sided spectrum belongs to exactly one band.
+
+    At 44.1 kHz and n_fft 2048: 62 bands. At lower rates or shorter FFTs the
+    split runs out of bins early; its last band then takes what is left.
+    """
+    n_bins = n_fft // 2 + 1
+    hz_per_bin = sample_rate // 2 / n_bins
+    widths, lo = [], 0
+    for hi, width in BAND_SPLIT:
+        widths += [width] * math.ceil((hi - lo) / (width * hz_per_bin))
+        lo = hi
+    out, used = [], 0
+    for w in widths:
+        if used + w >= n_bins:
+            return out + [n_bins - used]
+        out.append(w)
+        used += w
+    rest = n_bins - used
+    return out + [w for w in (rest // 2, rest - rest // 2) if w > 0]
+
+
+class RMSGroupNorm(nn.Module):
+    """RMS normalisation over groups of channels at every TF point, learned gain, no bias."""
+
+    def __init__(self, groups: int, dim: int, eps: float):
+        super().__init__()
+        if dim % groups:
+            raise ValueError(f"emb_dim {dim} is not divisible by n_groups {groups}")
+        self.groups, self.eps = groups, eps
+        self.gain = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):                                   # (..., D)
+        shape = x.shape
+        g = x.float().reshape(*shape[:-1], self.groups, -1)
+        rms = g.square().mean(-1, keepdim=True).sqrt()
+        return ((g / (rms + self.eps)).reshape(shape) * self.gain).to(x.dtype)
+
+
+class Rotary(nn.Module):
+    """Rotary position embedding on adjacent feature pairs (base 10000), applied in float32."""
+
+    def __init__(self, head_dim: int):
+        super().__init__()
+        self.register_buffer("inv_freq", 1.0 / 10000 ** (torch.arange(0, head_dim, 2).float() / head_dim),
+                             persistent=False)
+
+    def forward(self, x):                                   # (batch, heads, seq, head_dim)
+        pos = torch.arange(x.shape[-2], device=x.device, dtype=torch.float32)
+        angles = pos[:, None] * self.inv_freq[None]          # (seq, head_dim/2)
+        cos, sin = angles.cos(), angles.sin()
+        xf = x.float().unflatten(-1, (-1, 2))
+        a, b = xf[..., 0], xf[..., 1]
+        return torch.stack([a * cos - b * sin, a * sin + b * cos], -1).flatten(-2).to(x.dtype)
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"emb_dim {dim} is not divisible by n_heads {heads}")
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim, bias=False)
+        self.out = nn.Linear(dim, dim, bias=False)
+        self.rope = Rotary(dim // heads)
+
+    def forward(self, x):                                   # (batch, seq, D)
+        q, k, v = self.qkv(x).unflatten(-1, (3, self.heads, -1)).permute(2, 0, 3, 1, 4)
+        y = F.scaled_dot_product_attention(self.rope(q), self.rope(k), v)
+        return self.out(y.transpose(1, 2).flatten(2))
+
+
+class SwiGLUConvFFN(nn.Module):
+    """SwiGLU whose in/out projections are a 1-D conv and its transposed conv along the sequence."""
+
+    def __init__(self, dim: int, hidden: int, kernel: int, stride: int):
+        super().__init__()
+        self.kernel, self.stride, self.hidden = kernel, stride, hidden
+        self.conv = nn.Conv1d(dim, 2 * hidden, kernel, stride=stride)
+        self.deconv = nn.ConvTranspose1d(hidden, dim, kernel, stride=stride)
+
+    def forward(self, x):                                   # (batch, seq, D)
+        L = x.shape[1]
+        pad = self.kernel - self.stride                      # every output sees a full kernel
+        total = math.ceil((L + 2 * pad - self.kernel) / self.stride) * self.stride + self.kernel
+        h = self.conv(F.pad(x.transpose(1, 2), (pad, total - L - pad)))
+        h = h[:, :self.hidden] * F.silu(h[:, self.hidden:])
+        return self.deconv(h)[..., pad:pad + L].transpose(1, 2)
+
+
+class LocoformerPath(nn.Module):
+    """Macaron block along one axis: FFN, attention, FFN, each pre-normed and residual."""
+
+    def __init__(self, cfg: BSLocoformerConfig):
+        super().__init__()
+        D = cfg.emb_dim
+        self.norms = nn.ModuleList([RMSGroupNorm(cfg.n_groups, D, cfg.eps) for _ in range(3)])
+        self.ffn1 = SwiGLUConvFFN(D, cfg.ffn_dim, cfg.conv_kernel, cfg.conv_stride)
+        self.attn = SelfAttention(D, cfg.n_heads)
+        self.ffn2 = SwiGLUConvFFN(D, cfg.ffn_dim, cfg.conv_kernel, cfg.conv_stride)
+
+    def forward(self, x):                                   # (batch, seq, D)
+        x = x + self.ffn1(self.norms[0](x))
+        x = x + self.attn(self.norms[1](x))
+        return x + self.ffn2(self.norms[2](x))
+
+
+class TFLocoformerBlock(nn.Module):
+    def __init__(self, cfg: BSLocoformerConfig):
+        super().__init__()
+        self.freq_path, self.time_path = LocoformerPath(cfg), LocoformerPath(cfg)
+
+    def forward(self, x):                                   # (B, T, Q, D)
+        B, T, Q, D = x.shape
+        x = self.freq_path(x.reshape(B * T, Q, D)).reshape(B, T, Q, D)
+        x = x.transpose(1, 2).reshape(B * Q, T, D)
+        return self.time_path(x).reshape(B, Q, T, D).transpose(1, 2)
+
+
+class BSLocoformer(nn.Module):
+    def __init__(self, cfg: BSLocoformerConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.bands = band_widths(cfg.sample_rate, cfg.n_fft)
+        M, N, D = cfg.audio_channels, cfg.n_outputs, cfg.emb_dim
+        self.encoder = nn.ModuleList([nn.Sequential(nn.GroupNorm(1, 2 * M * b), nn.Conv1d(2 * M * b, D, 1))
+                                      for b in self.bands])
+        self.separator = nn.ModuleList([TFLocoformerBlock(cfg) for _ in range(cfg.n_blocks)])
+        self.decoder = nn.ModuleList([nn.Sequential(
+            nn.GroupNorm(1, D), nn.Conv1d(D, 4 * D, 1), nn.Tanh(), nn.Conv1d(4 * D, 4 * D, 1), nn.Tanh(),
+            nn.Conv1d(4 * D, 2 * (2 * N * M * b), 1), nn.GLU(dim=1)) for b in self.bands])
+        self.register_buffer("window", torch.hann_window(cfg.n_fft), persistent=False)
+
+    def stft(self, x):                                      # (B, M, L) -> complex (B, M, F, T)
+        B, M, L = x.shape
+        spec = torch.stft(x.reshape(B * M, L).float(), self.cfg.n_fft, self.cfg.hop_length, window=self.window,
+                          return_complex=True)
+        return spec.reshape(B, M, *spec.shape[-2:])
+
+    def istft(self, spec, length):                          # complex (..., F, T) -> (..., length)
+        lead = spec.shape[:-2]
+        y = torch.istft(spec.reshape(-1, *spec.shape[-2:]), self.cfg.n_fft, self.cfg.hop_length,
+                        window=self.window, length=length)
+        return y.reshape(*lead, length)
+
+    def forward(self, x):                                   # (B, M, L) -> (B, N, M, L)
+        B, M, L = x.shape
+        spec = self.stft(x)                                  # (B, M, F, T)
+        T = spec.shape[-1]
+        feats = torch.view_as_real(spec).permute(0, 2, 1, 4, 3)   # (B, F, M, 2, T)
+        z, f0 = [], 0
+        for enc, b in zip(self.encoder, self.bands):
+            z.append(enc(feats[:, f0:f0 + b].reshape(B, b * M * 2, T)))
+            f0 += b
+        z = torch.stack(z, -1).permute(0, 2, 3, 1)           # (B, T, Q, D)
+        for block in self.separator:
+            z = block(z)
+        z = z.permute(0, 3, 1, 2)                            # (B, D, T, Q)
+        masks = torch.cat([dec(z[..., q]).reshape(B, b, self.cfg.n_outputs, M, 2, T)
+                           for q, (dec, b) in enumerate(zip(self.decoder, self.bands))], 1)  # (B, F, N, M, 2, T)
+        masks = torch.view_as_complex(masks.float().permute(0, 2, 3, 1, 5, 4).contiguous())  # (B, N, M, F, T)
+        return self.istft(masks * spec[:, None], L)
+
+    def separator_parameters(self) -> int:
+        return sum(p.numel() for p in self.separator.parameters())
