@@ -5,6 +5,7 @@ rule fig1:
     output:
         pdf=report("results/fig1.pdf", caption="../report/fig1.rst", category="Paper A"),
         csv="results/fig1.csv",
+        png="results/fig1.png",
     params:
         p=FIG1_P,
         caption=(
@@ -27,6 +28,7 @@ rule fig3:
     output:
         pdf=report("results/fig3.pdf", caption="../report/fig3.rst", category="Paper A"),
         csv="results/fig3.csv",
+        png="results/fig3.png",
     params:
         models=EXPERIMENT_MODELS.get("fig3", []),
         caption=caption(f"BSS Eval v4 ({P['scorer']} scorer) median of medians, average of stems"),
@@ -45,6 +47,7 @@ rule fig2:
     output:
         pdf=report("results/fig2.pdf", caption="../report/fig2.rst", category="Paper A"),
         csv="results/fig2.csv",
+        png="results/fig2.png",
     params:
         p=FIG2_P,
         caption=caption(f"SDX SDR improvement every {P['fig2']['every']} steps, chunks of the training length"),
@@ -63,6 +66,7 @@ rule fig4:
     output:
         pdf=report("results/fig4.pdf", caption="../report/fig4.rst", category="Paper A"),
         csv="results/fig4.csv",
+        png="results/fig4.png",
     params:
         rows=json.dumps([labels for labels, _, _ in FIG4_ROWS]),
         caption=caption(f"per-stem shifted test sets, seeds {P['fig4']['seeds']}, mean ± std over seeds"),
@@ -81,6 +85,7 @@ rule fig5:
     output:
         pdf=report("results/fig5.pdf", caption="../report/fig5.rst", category="Paper A"),
         csv="results/fig5.csv",
+        png="results/fig5.png",
     params:
         rows=json.dumps([labels for labels, _, _ in fig5_rows()]),
         caption=caption("original mixes with per-stem shifts in training, unmodified test set"),
@@ -102,7 +107,8 @@ rule table1:
         tex="results/table1.tex",
     params:
         models=EXPERIMENT_MODELS["table1"],
-        caption=caption("trained on original mixes (p = 1) of each set, no pitch copies"),
+        caption=caption("trained on original mixes (p = 1) of each set, "
+                        + (f"pitch copies up to ±{P['table1']['pitch_max']} st" if P["table1"]["pitch_max"] else "no pitch copies")),
     conda:
         ENV
     log:

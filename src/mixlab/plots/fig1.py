@@ -35,4 +35,5 @@ def plot_fig1(table: pd.DataFrame, out: str | Path, caption: str = "") -> None:
         fig.text(0.01, 0.005, caption, fontsize=5.5, color="0.35")
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     fig.savefig(out)
+    fig.savefig(Path(out).with_suffix(".png"), dpi=110)   # preview for READMEs and the report
     plt.close(fig)

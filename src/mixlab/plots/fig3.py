@@ -39,7 +39,7 @@ def plot_fig3(table: pd.DataFrame, out: str | Path, caption: str = "") -> None:
     axes[1].fill_between(half.index * 100, half["mean"] - half["std"], half["mean"] + half["std"],
                          color="C1", alpha=0.25, linewidth=0)
     n_seeds = int(half["count"].max()) if len(half) else 0
-    axes[1].set_title(f"(b) about half of the songs, mean ± std over {n_seeds} seeds", fontsize=9)
+    axes[1].set_title(f"(b) ~half of the songs (mean ± std, {n_seeds} seeds)", fontsize=9)
     for ax in axes:
         ax.set_xscale("log")
         ax.set_xlabel("fixed random mixes R [% of steps x batch]")
@@ -49,4 +49,5 @@ def plot_fig3(table: pd.DataFrame, out: str | Path, caption: str = "") -> None:
         fig.text(0.01, 0.005, caption, fontsize=5.5, color="0.35")
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     fig.savefig(out)
+    fig.savefig(Path(out).with_suffix(".png"), dpi=110)   # preview for READMEs and the report
     plt.close(fig)

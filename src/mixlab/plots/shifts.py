@@ -85,4 +85,5 @@ def _finish(fig, out, caption):
         fig.text(0.01, 0.005, caption, fontsize=5.5, color="0.35")
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     fig.savefig(out)
+    fig.savefig(Path(out).with_suffix(".png"), dpi=110)   # preview for READMEs and the report
     plt.close(fig)
