@@ -31,7 +31,7 @@ def plot_fig2(table: pd.DataFrame, out: str | Path, caption: str = "") -> None:
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("training step")
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("SDR improvement (SDX), avg of stems [dB]")
+    axes[0].set_ylabel("SDX SDR improvement [dB]")
     axes[1].legend(fontsize=6, loc="best")
     if caption:
         fig.text(0.01, 0.005, caption, fontsize=5.5, color="0.35")
