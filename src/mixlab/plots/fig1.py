@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from mixlab.metrics.bsseval import median_over_tracks  # noqa: E402
+from mixlab.plots.save import save_figure  # noqa: E402
 
 
 def fig1_table(p_values: list[float], per_track_csvs: list[str | Path]) -> pd.DataFrame:
@@ -31,9 +32,4 @@ def plot_fig1(table: pd.DataFrame, out: str | Path, caption: str = "") -> None:
     ax.set_ylabel("test SDR [dB]")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=5, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
-    if caption:
-        fig.text(0.01, 0.005, caption, fontsize=5.5, color="0.35")
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
-    fig.savefig(out)
-    fig.savefig(Path(out).with_suffix(".png"), dpi=110)   # preview for READMEs and the report
-    plt.close(fig)
+    save_figure(fig, out, caption, bottom=0.03)

@@ -9,6 +9,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from mixlab.plots.save import save_figure  # noqa: E402
+
 
 def fig2_table(p_values: list[float], curve_csvs: list[str | Path]) -> pd.DataFrame:
     """Long table: p, step, split, kind, sdr_improvement averaged over the stems."""
@@ -33,9 +35,4 @@ def plot_fig2(table: pd.DataFrame, out: str | Path, caption: str = "") -> None:
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("SDX SDR improvement [dB]")
     axes[1].legend(fontsize=6, loc="best")
-    if caption:
-        fig.text(0.01, 0.005, caption, fontsize=5.5, color="0.35")
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    fig.savefig(out)
-    fig.savefig(Path(out).with_suffix(".png"), dpi=110)   # preview for READMEs and the report
-    plt.close(fig)
+    save_figure(fig, out, caption)

@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from mixlab.metrics.bsseval import median_over_tracks  # noqa: E402
+from mixlab.plots.save import save_figure  # noqa: E402
 
 _ID = re.compile(r"^(full|half(?P<seed>\d+))_r(?P<frac>[0-9.e+-]+)$")
 
@@ -45,9 +46,4 @@ def plot_fig3(table: pd.DataFrame, out: str | Path, caption: str = "") -> None:
         ax.set_xlabel("fixed random mixes R [% of steps x batch]")
         ax.grid(alpha=0.3, which="both")
     axes[0].set_ylabel("test SDR, average of stems [dB]")
-    if caption:
-        fig.text(0.01, 0.005, caption, fontsize=5.5, color="0.35")
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    fig.savefig(out)
-    fig.savefig(Path(out).with_suffix(".png"), dpi=110)   # preview for READMEs and the report
-    plt.close(fig)
+    save_figure(fig, out, caption)

@@ -16,6 +16,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from mixlab.metrics.bsseval import median_over_tracks  # noqa: E402
+from mixlab.plots.save import save_figure  # noqa: E402
 
 
 def shift_table(rows: list[dict], per_track_csvs: list[str | Path]) -> pd.DataFrame:
@@ -51,7 +52,7 @@ def plot_fig4(table: pd.DataFrame, out: str | Path, caption: str = "") -> None:
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("test SDR, average of stems [dB]")
     axes[0].legend(fontsize=7)
-    _finish(fig, out, caption)
+    save_figure(fig, out, caption)
 
 
 def plot_fig5(table: pd.DataFrame, out: str | Path, caption: str = "") -> None:
@@ -77,13 +78,4 @@ def plot_fig5(table: pd.DataFrame, out: str | Path, caption: str = "") -> None:
     for ax in axes:
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("test SDR, average of stems [dB]")
-    _finish(fig, out, caption)
-
-
-def _finish(fig, out, caption):
-    if caption:
-        fig.text(0.01, 0.005, caption, fontsize=5.5, color="0.35")
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    fig.savefig(out)
-    fig.savefig(Path(out).with_suffix(".png"), dpi=110)   # preview for READMEs and the report
-    plt.close(fig)
+    save_figure(fig, out, caption)
