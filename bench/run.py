@@ -1,7 +1,7 @@
 """mixlab benchmark suite: one command, ratios measured side by side in one run.
 
     .venv/bin/python bench/run.py                  # everything (~10 min on 2 CPU cores)
-    .venv/bin/python bench/run.py --only scorer    # one section: scorer sampler train separate dag
+    .venv/bin/python bench/run.py --only scorer    # one section: scorer sampler train separate dag locoformer mixit
     .venv/bin/python bench/run.py --device cuda    # model timings on a GPU (AMP for training)
 
 Every measurement that needs its own peak memory runs in a fresh child
@@ -136,6 +136,61 @@ def child_train(preset: str, batch: int, device: str, steps: int) -> dict:
             "params": sum(p.numel() for p in model.parameters()), "chunk_s": model.cfg.chunk_size / cfg["sample_rate"]}
 
 
+def child_locoformer(size: str, batch: int, device: str, steps: int) -> dict:
+    """One MixIT pre-training step of the paper's BS-Locoformer (44.1 kHz, 6 s, N = 12)."""
+    import torch
+
+    from mixlab.losses.mixit import mixit_efficient
+    from mixlab.models.bs_locoformer import BSLocoformer, BSLocoformerConfig
+
+    model = BSLocoformer(BSLocoformerConfig.from_dict({"size": size})).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    amp = device.startswith("cuda")
+    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    x = torch.randn(batch, 2, 2, model.cfg.chunk_size, device=device) * 0.1
+    times = []
+    for _ in range(steps + 1):                    # first step is warm-up
+        t0 = time.perf_counter()
+        with torch.autocast(device_type="cuda" if amp else "cpu", dtype=torch.float16, enabled=amp):
+            est = model(x.sum(1))
+        loss = mixit_efficient(x, est.float())[0].mean()
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        if amp:
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    gpu = torch.cuda.max_memory_allocated() / 2 ** 20 if amp else None
+    return {"step_s": float(np.median(times[1:])), "peak_rss_mb": peak_rss_mb(), "gpu_peak_mb": gpu,
+            "params": sum(p.numel() for p in model.parameters()), "separator": model.separator_parameters()}
+
+
+def child_mixit(solver: str, n_outputs: int, batch: int, seconds: float, device: str) -> dict:
+    """The MixIT loss alone (forward + backward) on noisy copies of true sources."""
+    import torch
+
+    from mixlab.losses.mixit import mixit_efficient, mixit_exhaustive
+
+    g = torch.Generator().manual_seed(0)
+    T = int(seconds * 44100)
+    src = torch.randn(batch, n_outputs, 2, T, generator=g)
+    assign = torch.randint(0, 2, (batch, n_outputs), generator=g)
+    mixtures = torch.stack([(src * (assign == k)[..., None, None]).sum(1) for k in (0, 1)], 1).to(device)
+    est = (src + 0.1 * torch.randn(src.shape, generator=g)).to(device).requires_grad_(True)
+    fn = mixit_efficient if solver == "efficient" else mixit_exhaustive
+    times = []
+    for _ in range(2):
+        t0 = time.perf_counter()
+        loss, found = fn(mixtures, est)
+        loss.mean().backward()
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    # MixIT is symmetric in the two mixtures only up to relabelling: compare losses, not labels
+    return {"s": float(min(times)), "loss": float(loss.mean()), "peak_rss_mb": peak_rss_mb()}
+
+
 def child_separate(preset: str, seconds: float, device: str) -> dict:
     """Real-time factor of overlap-add separation with the preset's settings on a `seconds` track.
 
@@ -253,6 +308,28 @@ def bench_train(device: str, batch: int) -> list[tuple]:
     return rows
 
 
+def bench_locoformer(device: str, batch: int) -> list[tuple]:
+    rows = []
+    for size in ("small", "medium", "large"):
+        r = child(["locoformer", size, str(batch), device, "2"])
+        mem = f"{r['peak_rss_mb']:.0f} MB RSS" + (f", GPU {r['gpu_peak_mb']:.0f} MB" if r["gpu_peak_mb"] else "")
+        rows.append((f"MixIT pre-training step, BS-Locoformer {size} ({r['params'] / 1e6:.1f}M, separator "
+                     f"{r['separator'] / 1e6:.2f}M), N=12, batch {batch} x 6 s 44.1 kHz",
+                     device + (" AMP" if device.startswith("cuda") else ""), f"{r['step_s']:.2f} s/step", mem, ""))
+    return rows
+
+
+def bench_mixit(device: str) -> list[tuple]:
+    args = ["12", "4", "1.0", device]
+    eff = child(["mixit", "efficient", *args])
+    exh = child(["mixit", "exhaustive", *args])
+    same = abs(eff["loss"] - exh["loss"]) < 1e-4
+    return [("MixIT loss fwd+bwd, N=12, batch 4 x 1 s stereo 44.1 kHz: exhaustive 2^12", device,
+             f"{exh['s']:.2f} s", f"{exh['peak_rss_mb']:.0f} MB", ""),
+            ("... efficient (least squares + argmax)", device, f"{eff['s']:.3f} s", f"{eff['peak_rss_mb']:.0f} MB",
+             f"{exh['s'] / eff['s']:.0f}x faster, same loss: {same} ({eff['loss']:.4f} vs {exh['loss']:.4f} dB)")]
+
+
 def bench_separate(device: str) -> list[tuple]:
     rows = []
     for preset in ("paper", "demo"):
@@ -282,26 +359,29 @@ def bench_dag(work: Path) -> list[tuple]:
                 d.mkdir(parents=True)
                 for stem in ("mixture", "vocals", "drums", "bass", "other"):
                     sf.write(d / f"{stem}.wav", silence, 44100, subtype="PCM_16")
+    fma = work / "fake_fma"           # the DAG needs only the folder; fma_prep lists it when it runs
+    for subset in ("small", "medium", "large", "full"):
+        (fma / f"fma_{subset}").mkdir(parents=True, exist_ok=True)
     rows = []
-    for target in ("results/fig1.pdf", "results/fig3.pdf", "paper_a"):
+    for target in ("results/fig1.pdf", "results/fig3.pdf", "paper_a", "paper_b"):
         t0 = time.perf_counter()
         res = subprocess.run([str(Path(sys.executable).parent / "snakemake"), "-n", target, "-s",
                               str(REPO / "Snakefile"), "--directory", str(work / "dag"), "--configfile",
-                              str(REPO / "config.yaml"), "--config", "scale=paper", f"musdb_root={root}"],
-                             capture_output=True, text=True)
+                              str(REPO / "config.yaml"), "--config", "scale=paper", f"musdb_root={root}",
+                              f"fma_root={fma}"], capture_output=True, text=True)
         wall = time.perf_counter() - t0
         out = res.stdout + res.stderr
         total = [line.split()[-1] for line in out.splitlines() if line.startswith("total")]
         if res.returncode != 0 or not total:
             raise RuntimeError(out[-3000:])
-        rows.append((f"snakemake -n {target}, paper scale (fake MUSDB18-HQ tree)", "", f"{wall:.1f} s",
+        rows.append((f"snakemake -n {target}, paper scale (fake MUSDB18-HQ and FMA trees)", "", f"{wall:.1f} s",
                      f"{total[0]} jobs", ""))
     return rows
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--only", default="scorer,sampler,train,separate,dag")
+    p.add_argument("--only", default="scorer,sampler,train,separate,dag,locoformer,mixit")
     p.add_argument("--device", default="cpu")
     p.add_argument("--track-seconds", type=float, default=240.0, help="length of the scorer's test track")
     p.add_argument("--train-batch", type=int, default=1, help="batch of the training-step timing")
@@ -311,9 +391,11 @@ def main() -> None:
     a = p.parse_args()
     if a.child:
         kind, *rest = a.child
-        fn = {"scorer": child_scorer, "train": child_train, "separate": child_separate, "sampler": child_sampler}[kind]
+        fn = {"scorer": child_scorer, "train": child_train, "separate": child_separate, "sampler": child_sampler,
+              "locoformer": child_locoformer, "mixit": child_mixit}[kind]
         conv = {"train": (str, int, str, int), "separate": (str, float, str), "sampler": (str, str, int, int),
-                "scorer": (str, str, str, str)}[kind]
+                "scorer": (str, str, str, str), "locoformer": (str, int, str, int),
+                "mixit": (str, int, int, float, str)}[kind]
         print(json.dumps(fn(*[c(v) for c, v in zip(conv, rest)])))
         return
 
@@ -326,7 +408,8 @@ def main() -> None:
     rows = []
     sections = {"scorer": lambda: bench_scorer(work, a.device, a.track_seconds), "sampler": lambda: bench_sampler(work),
                 "train": lambda: bench_train(a.device, a.train_batch), "separate": lambda: bench_separate(a.device),
-                "dag": lambda: bench_dag(work)}
+                "dag": lambda: bench_dag(work), "locoformer": lambda: bench_locoformer(a.device, a.train_batch),
+                "mixit": lambda: bench_mixit(a.device)}
     for name in a.only.split(","):
         t0 = time.perf_counter()
         print(f"[bench] {name} ...", flush=True)

@@ -60,6 +60,24 @@ def test_score_cli_equals_museval(real_musdb_tree, real_track_museval, tmp_path,
                 assert fa["metrics"][m] == pytest.approx(fb["metrics"][m], abs=tol, nan_ok=True)
 
 
+def test_score_cli_many_tracks_in_one_call(real_musdb_tree, real_track_museval, tmp_path):
+    track, refs, ests, rate, museval_json = real_track_museval
+    ref_dir = real_musdb_tree[0] / "test" / TRACK
+    est_dirs = [tmp_path / "est0", tmp_path / "est1"]
+    for k, d in enumerate(est_dirs):
+        d.mkdir()
+        for stem, est in zip(STEMS, ests):
+            sf.write(d / f"{stem}.wav", est * (1.0 - 0.3 * k), rate, subtype="FLOAT")
+    outs = [tmp_path / "a" / "0.json", tmp_path / "b" / "1.json"]
+    run_cli("score", "--references", ref_dir, ref_dir, "--estimates", *est_dirs, "--out", *outs, "--scorer", "fast")
+    single = tmp_path / "single.json"
+    run_cli("score", "--references", ref_dir, "--estimates", est_dirs[1], "--out", single, "--scorer", "fast")
+    assert outs[1].read_text() == single.read_text()
+    assert outs[0].read_text() != outs[1].read_text()  # scaled estimates change SDR: pairs are not mixed up
+    res = run_cli("score", "--references", ref_dir, "--estimates", *est_dirs, "--out", single, check=False)
+    assert res.returncode != 0 and "one entry per track" in res.stderr
+
+
 def test_median_of_medians(tmp_path):
     def frames(values):
         return [{"time": float(i), "duration": 1.0, "metrics": {"SDR": v, "SIR": v, "ISR": v, "SAR": v}}

@@ -89,6 +89,51 @@ def test_paper_a_figures_at_tiny_scale(tmp_path):
     assert _job_counts(forced.stdout) == {"fig3": 1, "paper_a": 1}   # paper_a: a target rule with no output
 
 
+@pytest.mark.slow
+def test_paper_b_tables_at_tiny_scale(tmp_path):
+    cmd = _snakemake(tmp_path, "paper_b")
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    results, run = tmp_path / "results", tmp_path / "results" / "tiny"
+
+    # FMA-like corpus: planted bad files rejected with their reasons, the run went on
+    rejects = pd.read_csv(run / "fma" / "small" / "rejects.tsv", sep="\t")
+    planted = json.loads((run / "corpus" / "fma" / "fma_synth.json").read_text())["planted"]
+    assert len(rejects) == len(planted) >= 5
+    assert {r.split(":")[0].split(" (")[0] for r in rejects["reason"]} >= {"empty file", "undecodable", "truncated", "silent"}
+    clips = json.loads((run / "fma" / "large" / "clips.json").read_text())
+    assert len(clips["files"]) == 3 and len(clips["clips"]) >= 3
+
+    activity = json.loads((run / "mixit" / "activity.json").read_text())
+    assert all(len(activity["segments"][s]) > 0 for s in ("vocals", "drums", "bass", "other"))
+    channels = json.loads((run / "mixit" / "channels" / "medium_large.json").read_text())
+    assert len(set(channels["channels"])) == 4 and len(channels["votes"]) == 4 and len(channels["votes"][0]) == 6
+
+    # a model two tables share is trained once
+    models = sorted(p.stem for p in (run / "models" / "mixit").glob("*.pt"))
+    assert models == sorted(["small_scratch_full", "small_fma-large_full", "medium_scratch_full",
+                             "medium_fma-large_full", "small_scratch_frozen", "small_fma-large_frozen",
+                             "medium_fma-small_full"])
+    usdr = pd.read_csv(run / "usdr" / "test" / "mixit" / "medium_fma-large_full.csv")
+    assert len(usdr) == 2 * 4 and usdr["uSDR"].notna().all()
+
+    t1 = pd.read_csv(results / "mixit" / "table1.csv")
+    assert list(t1["ID"]) == ["S1", "S2", "M1", "M2"] and list(t1["Pretrain"]) == ["-", "MixIT"] * 2
+    values = [c for c in t1.columns if c.endswith("SDR")]
+    assert len(values) == 10 and t1[values].notna().all().all()
+    t2 = pd.read_csv(results / "mixit" / "table2.csv")
+    assert list(t2["Pretrain"]) == ["-", "MixIT"]
+    t3 = pd.read_csv(results / "mixit" / "table3.csv")
+    assert list(t3["Data scale"]) == ["-", "Small", "Large"]
+    # Table 3's "-" and "Large" rows are Table 1's M1 and M2
+    assert t3.loc[0, "average_uSDR"] == t1.loc[2, "average_uSDR"] and t3.loc[2, "average_cSDR"] == t1.loc[3, "average_cSDR"]
+    assert "cSDR" in (results / "mixit" / "table1.md").read_text()
+    assert (results / "mixit" / "table2.tex").read_text().startswith("\\begin{tabular}")
+
+    again = subprocess.run(cmd + ["-n"], capture_output=True, text=True)
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
 def _job_counts(dry_run_output: str) -> dict:
     """The 'Job stats' table of a dry run as {rule: count}."""
     lines = dry_run_output[dry_run_output.index("Job stats"):].splitlines()[3:]

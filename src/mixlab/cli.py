@@ -64,8 +64,12 @@ def cmd_separate(a):
     model, spec = load_model(a.model, a.device)
     cfg = model.cfg
     sample_rate = cfg.sample_rate
-    dim_t = a.dim_t or cfg.dim_t
-    chunk = cfg.hop_length * (dim_t - 1)
+    if a.chunk_seconds:      # time-domain chunking (Paper B: 12 s chunks, 6 s overlap)
+        chunk = int(round(a.chunk_seconds * sample_rate))
+    elif hasattr(cfg, "dim_t"):
+        chunk = cfg.hop_length * ((a.dim_t or cfg.dim_t) - 1)
+    else:
+        chunk = cfg.chunk_size
     names = a.tracks or list_tracks(a.root, a.split)
     for i, name in enumerate(names):
         t0 = time.perf_counter()
@@ -79,12 +83,19 @@ def cmd_separate(a):
 def cmd_score(a):
     from mixlab.metrics.bsseval import score_dirs
 
+    if not (len(a.references) == len(a.estimates) == len(a.out)):
+        raise SystemExit("score: --references, --estimates and --out need one entry per track each "
+                         f"(got {len(a.references)}, {len(a.estimates)}, {len(a.out)})")
     _threads(a.threads)
-    t0 = time.perf_counter()
-    text = score_dirs(a.references, a.estimates, a.sample_rate, a.scorer, a.device)
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(text)
-    _log(f"[score] {a.scorer}: {a.out} ({time.perf_counter() - t0:.1f} s)")
+    # One process scores many tracks: start-up (torch, museval) costs more than scoring a demo track.
+    for i, (ref, est, out) in enumerate(zip(a.references, a.estimates, a.out)):
+        t0 = time.perf_counter()
+        text = score_dirs(ref, est, a.sample_rate, a.scorer, a.device)
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(out).with_name(Path(out).name + ".part")
+        tmp.write_text(text)
+        tmp.replace(out)
+        _log(f"[score] {i + 1}/{len(a.out)} {a.scorer}: {out} ({time.perf_counter() - t0:.1f} s)")
 
 
 def cmd_crosscheck(a):
@@ -264,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--root", required=True)
     s.add_argument("--split", default="test", choices=["train", "valid", "test"])
     s.add_argument("--tracks", nargs="*", default=None, help="track names (default: the whole split)")
+    s.add_argument("--chunk-seconds", type=float, default=None, help="chunk length in seconds (instead of --dim-t)")
     s.add_argument("--out", required=True, help="folder; estimates go to OUT/<track>/<stem>.wav")
     s.add_argument("--dim-t", type=int, default=None, help="frames per chunk (default: the training chunk)")
     s.add_argument("--overlap", type=float, default=0.5)
@@ -273,10 +285,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--threads", type=int, default=None)
     s.set_defaults(func=cmd_separate)
 
-    s = sub.add_parser("score", help="museval BSS Eval v4 of one track -> museval per-track JSON")
-    s.add_argument("--references", required=True, help="folder with vocals/drums/bass/other.wav")
-    s.add_argument("--estimates", required=True, help="folder with vocals/drums/bass/other.wav")
-    s.add_argument("--out", required=True)
+    s = sub.add_parser("score", help="museval BSS Eval v4 of tracks -> one museval per-track JSON each")
+    s.add_argument("--references", nargs="+", required=True,
+                   help="folders with vocals/drums/bass/other.wav, one per track")
+    s.add_argument("--estimates", nargs="+", required=True, help="estimate folders, paired with --references")
+    s.add_argument("--out", nargs="+", required=True, help="JSON paths, paired with --references")
     s.add_argument("--sample-rate", type=int, default=None, help="expected rate (default: the references')")
     s.add_argument("--scorer", default="museval", choices=["museval", "fast"],
                    help="museval itself, or mixlab's exact reimplementation (same numbers, ~20x faster)")
@@ -378,6 +391,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--csv", required=True)
     s.add_argument("--caption", default="")
     s.set_defaults(func=cmd_fig3)
+
+    from mixlab.cli_mixit import add_parsers as add_mixit_parsers
+
+    add_mixit_parsers(sub)
 
     s = sub.add_parser("check-config", help="validate a config.yaml against the schema")
     s.add_argument("config")

@@ -53,6 +53,19 @@ def validate(config: dict, schema_path: str | Path | None = None) -> dict:
         s = preset["synth"]
         if s["min_seconds"] > s["max_seconds"]:
             raise ConfigError(f"config key 'presets.{scale}.synth.min_seconds' exceeds max_seconds")
+    fma = preset["mixit"]["fma"]
+    if fma == "fma":
+        # required only by Paper B's pre-training; the workflow asks for it when such a job is needed
+        root = config.get("fma_root")
+        if root and not Path(root).is_dir():
+            raise ConfigError(f"config key 'fma_root': {root} is not a directory")
+    else:
+        sizes = [fma[s] for s in ("small", "medium", "large", "full")]
+        if sizes != sorted(sizes):
+            raise ConfigError(f"config key 'presets.{scale}.mixit.fma': subset sizes must be nested "
+                              f"(small <= medium <= large <= full), got {sizes}")
+        if fma["min_seconds"] > fma["max_seconds"]:
+            raise ConfigError(f"config key 'presets.{scale}.mixit.fma.min_seconds' exceeds max_seconds")
     return resolve(config)
 
 
@@ -61,6 +74,7 @@ def resolve(config: dict) -> dict:
     preset = dict(config["presets"][config["scale"]])
     preset["scale"] = config["scale"]
     preset["musdb_root"] = config.get("musdb_root")
+    preset["fma_root"] = config.get("fma_root")
     preset["scorer"] = config.get("scorer", "museval")
     preset["scorer_crosscheck"] = config.get("scorer_crosscheck", 0)
     return preset

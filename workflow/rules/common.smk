@@ -27,7 +27,7 @@ STEMS = list(_synth.STEMS)
 wildcard_constraints:
     p=r"[0-9]+(\.[0-9]+)?",
     split="train|valid|test",
-    exp=r"fig[0-9][a-z]?|table1",
+    exp=r"fig[0-9][a-z]?|table1|mixit",
     testset=r"test|(time|pitch)[0-9.e+-]+_s[0-9]+",
     kind="time|pitch",
     value=r"[0-9]+(\.[0-9]+)?(e[+-]?[0-9]+)?",
@@ -36,6 +36,9 @@ wildcard_constraints:
     level="original|random",
     base=r"train|table1_(original|random)_s[0-9]+",
     model=r"[A-Za-z0-9_.+-]+",
+    size="small|medium|large",
+    subset="small|medium|large|full",
+    table="table[123]",
 
 
 def synth_spec():
@@ -155,7 +158,21 @@ def train_resources(key):
 
 
 def final_targets():
-    return PAPER_A
+    return PAPER_A + PAPER_B
+
+
+def separate_args(exp):
+    """Chunking of full-track separation: Paper B's 12 s chunks with 6 s overlap, Paper A's dim_t frames."""
+    if exp == "mixit":
+        s = P["mixit"]["separate"]
+        return f"--chunk-seconds {s['chunk_seconds']} --overlap {s['overlap']} --window hann --batch-size {s['batch_size']}"
+    s = P["separate"]
+    return f"--dim-t {s['dim_t']} --overlap {s['overlap']} --window {s['window']} --batch-size {s['batch_size']}"
+
+
+def separate_device(exp):
+    res = P["mixit"]["resources"] if exp == "mixit" else P["resources"]
+    return "cuda" if res["train_gpu"] > 0 else "cpu"
 
 
 PAPER_A = [f"results/fig{i}.pdf" for i in range(1, 6)] + [f"results/table1.{x}" for x in ("md", "csv", "tex")]
@@ -164,3 +181,42 @@ PAPER_A = [f"results/fig{i}.pdf" for i in range(1, 6)] + [f"results/table1.{x}" 
 # Rules call the `mixlab` console script of the interpreter running Snakemake,
 # also when the environment was not activated (e.g. `.venv/bin/snakemake`).
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+# ---- Paper B (workflow/rules/mixit.smk)
+from mixlab import mixit_experiments as _mx
+
+M = P["mixit"]
+MIXIT_ROWS = _mx.table_rows(M)
+MIXIT_MODELS = _mx.finetuned_models(M)
+EXPERIMENT_MODELS["mixit"] = MIXIT_MODELS
+MIXIT_DEVICE = "cuda" if M["resources"]["train_gpu"] > 0 else "cpu"
+PAPER_B = [f"results/mixit/table{i}.{x}" for i in (1, 2, 3) for x in ("md", "csv", "tex")]
+
+
+def fma_source_root():
+    if M["fma"] == "fma":
+        if not P["fma_root"]:
+            raise WorkflowError("missing config key 'fma_root': this target pre-trains on real FMA; pass "
+                                "--config fma_root=/path/to/fma (the folder holding fma_small/ ... fma_full/)")
+        return P["fma_root"]
+    return f"{RES}/corpus/fma"
+
+
+def finetune_inputs(w):
+    inputs = {"store": f"{RES}/store/train", "activity": f"{RES}/mixit/activity.json"}
+    p = _mx.parse_model_id(w.model)
+    if p["subset"] is not None:
+        inputs["init"] = f"{RES}/mixit/pretrained/{p['size']}_{p['subset']}.pt"
+        inputs["channels"] = f"{RES}/mixit/channels/{p['size']}_{p['subset']}.json"
+    return inputs
+
+
+def mixit_caption(table):
+    fma = "real FMA" if M["fma"] == "fma" else "synthetic FMA-like MP3 corpus"
+    sizes = ", ".join(f"{k}: B{v['n_blocks']} D{v['emb_dim']}" for k, v in M["sizes"].items())
+    return (f"scale={SCALE}, {P['sample_rate']} Hz, fine-tuning data={P['dataset']}, pre-training data={fma}, "
+            f"BS-Locoformer sizes {sizes}, "
+            f"N={M['n_outputs']}, pre-training {M['pretrain']['steps']} steps x batch {M['pretrain']['batch_size']}, "
+            f"fine-tuning {M['finetune']['steps']} (frozen: {M['frozen_steps']}) steps x batch "
+            f"{M['finetune']['batch_size']}; cSDR = museval median of medians, uSDR = mean song-level SNR")

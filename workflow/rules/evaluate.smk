@@ -5,39 +5,41 @@ rule separate:
     output:
         directory(f"{RES}/separated/{{testset}}/{{exp}}/{{model}}"),
     params:
-        sep=P["separate"],
-        device="cuda" if P["resources"]["train_gpu"] > 0 else "cpu",
+        args=lambda w: separate_args(w.exp),
+        device=lambda w: separate_device(w.exp),
     threads: 1
     resources:
-        gpu=min(1, train_resources("train_gpu")),
+        gpu=lambda w: min(1, int(separate_device(w.exp) == "cuda")),
     conda:
         ENV
     log:
         f"{RES}/logs/separate/{{testset}}/{{exp}}/{{model}}.log",
     shell:
         "mixlab separate --model {input.model:q} --root {input.corpus:q} --split test --out {output:q}"
-        " --dim-t {params.sep[dim_t]} --overlap {params.sep[overlap]} --window {params.sep[window]}"
-        " --batch-size {params.sep[batch_size]} --device {params.device} --threads {threads} > {log:q} 2>&1"
+        " {params.args} --device {params.device} --threads {threads} > {log:q} 2>&1"
 
 
-rule score_track:
+rule score_model:
+    # One job per (test set, model) writing every track's JSON: per-track jobs spent 5-8 s each
+    # starting Python/torch/museval for ~1 s of scoring at demo scale.
     input:
         estimates=f"{RES}/separated/{{testset}}/{{exp}}/{{model}}",
         corpus=lambda w: testset_root(w.testset),
     output:
-        f"{RES}/scores/{{testset}}/{{exp}}/{{model}}/{{track}}.json",
+        expand(f"{RES}/scores/{{{{testset}}}}/{{{{exp}}}}/{{{{model}}}}/{{track}}.json", track=tracks("test")),
     params:
+        references=lambda w, input: [f"{input.corpus}/test/{t}" for t in tracks("test")],
+        estimates=lambda w, input: [f"{input.estimates}/{t}" for t in tracks("test")],
         sample_rate=P["sample_rate"],
         scorer=P["scorer"],
     threads: 1
     conda:
         ENV
     log:
-        f"{RES}/logs/score/{{testset}}/{{exp}}/{{model}}/{{track}}.log",
+        f"{RES}/logs/score/{{testset}}/{{exp}}/{{model}}.log",
     shell:
-        "mixlab score --references {input.corpus:q}/test/{wildcards.track:q}"
-        " --estimates {input.estimates:q}/{wildcards.track:q}"
-        " --sample-rate {params.sample_rate} --scorer {params.scorer} --threads {threads} --out {output:q} > {log:q} 2>&1"
+        "mixlab score --references {params.references:q} --estimates {params.estimates:q} --out {output:q}"
+        " --sample-rate {params.sample_rate} --scorer {params.scorer} --threads {threads} > {log:q} 2>&1"
 
 
 rule aggregate_model:

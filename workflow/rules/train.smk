@@ -1,4 +1,6 @@
 rule train:
+    wildcard_constraints:
+        exp=r"fig[0-9][a-z]?|table1",
     input:
         stores=lambda w: train_stores(w.exp, w.model),
     output:

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import fftconvolve
 
 STEMS = ("vocals", "drums", "bass", "other")
 SPLITS = ("train", "valid", "test")
@@ -210,6 +209,8 @@ def render_song(seed: int, split: str, index: int, sample_rate: int,
     stems = {name: getattr(song, name)() for name in ("drums", "bass", "vocals", "other")}
     # One small stereo room per song: decorrelated left/right tails, so no stem is
     # exactly mono (L == R makes BSS Eval's filter fit singular, as in real mono stems).
+    from scipy.signal import fftconvolve  # here, not at import: scipy.signal costs every CLI call 1.5 s
+
     n_ir = int(0.05 * sample_rate)
     decay = np.exp(-np.arange(n_ir) / (0.012 * sample_rate))
     room = rng.standard_normal((2, n_ir)) * decay

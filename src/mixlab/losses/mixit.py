@@ -27,19 +27,23 @@ def _remix_loss(mixtures: torch.Tensor, est: torch.Tensor, assign: torch.Tensor,
 
 
 def mixit_exhaustive(mixtures: torch.Tensor, est: torch.Tensor, tau: float = TAU):
-    """mixtures (B, 2, C, T), est (B, N, C, T) -> (loss (B,), assignment (B, N) of mixture indices)."""
+    """mixtures (B, 2, C, T), est (B, N, C, T) -> (loss (B,), assignment (B, N) of mixture indices).
+
+    The search runs without autograd (keeping 2^N remixes for backward would take
+    gigabytes at N = 12); the loss of the best assignment is then recomputed with it.
+    """
     B, N = est.shape[:2]
     codes = torch.arange(2 ** N, device=est.device)
     all_assign = (codes[:, None] >> torch.arange(N, device=est.device)) & 1           # (2^N, N)
     best_loss = torch.full((B,), float("inf"), device=est.device, dtype=est.dtype)
     best = torch.zeros((B, N), dtype=torch.long, device=est.device)
-    for chunk in all_assign.split(256):
-        for a in chunk:
+    with torch.no_grad():
+        for a in all_assign:
             loss = _remix_loss(mixtures, est, a.expand(B, N), tau)
             better = loss < best_loss
             best_loss = torch.where(better, loss, best_loss)
             best[better] = a
-    return best_loss, best
+    return _remix_loss(mixtures, est, best, tau), best
 
 
 def mixit_efficient(mixtures: torch.Tensor, est: torch.Tensor, tau: float = TAU):

@@ -188,18 +188,103 @@ class TFLocoformerBlock(nn.Module):
         return self.time_path(x).reshape(B, Q, T, D).transpose(1, 2)
 
 
+def _uniform(shape, fan_in):
+    """nn.Conv1d/nn.Linear's default initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+    bound = 1.0 / math.sqrt(fan_in)
+    return nn.Parameter(torch.empty(shape).uniform_(-bound, bound))
+
+
+class _WidthGroups(nn.Module):
+    """Bands grouped by width: every per-band layer runs as one batched matmul per distinct width
+    (6 at 44.1 kHz) instead of one small kernel per band (62), with the same parameters per band."""
+
+    def __init__(self, bands: list[int]):
+        super().__init__()
+        self.bands = bands
+        starts = [sum(bands[:q]) for q in range(len(bands))]
+        self.widths = sorted(set(bands))
+        for i, w in enumerate(self.widths):
+            members = [q for q, b in enumerate(bands) if b == w]
+            self.register_buffer(f"bands_{i}", torch.tensor(members), persistent=False)
+            self.register_buffer(f"bins_{i}", torch.tensor([[starts[q] + j for j in range(w)] for q in members]),
+                                 persistent=False)
+
+    def group(self, i):
+        return getattr(self, f"bands_{i}"), getattr(self, f"bins_{i}")
+
+
+class BandSplitEncoder(_WidthGroups):
+    """Per band q: GroupNorm(1) over its 2*M*b_q real values x T frames, then a linear map to D."""
+
+    def __init__(self, bands: list[int], audio_channels: int, dim: int, eps: float = 1e-5):
+        super().__init__(bands)
+        self.eps = eps
+        self.norm_w, self.norm_b, self.proj_w, self.proj_b = (nn.ParameterList() for _ in range(4))
+        for i, w in enumerate(self.widths):
+            k, c = len(self.group(i)[0]), 2 * audio_channels * w
+            self.norm_w.append(nn.Parameter(torch.ones(k, c)))
+            self.norm_b.append(nn.Parameter(torch.zeros(k, c)))
+            self.proj_w.append(_uniform((k, c, dim), c))
+            self.proj_b.append(_uniform((k, dim), c))
+
+    def forward(self, feats):                               # (B, F, M, 2, T) -> (B, T, Q, D)
+        B, T = feats.shape[0], feats.shape[-1]
+        out = feats.new_empty(B, T, len(self.bands), self.proj_w[0].shape[-1])
+        for i in range(len(self.widths)):
+            members, bins = self.group(i)
+            x = feats[:, bins].flatten(2, 4)                 # (B, k, w*M*2, T): band values as channels
+            mean = x.mean((2, 3), keepdim=True)
+            var = x.var((2, 3), unbiased=False, keepdim=True)
+            x = (x - mean) / torch.sqrt(var + self.eps) * self.norm_w[i][..., None] + self.norm_b[i][..., None]
+            out[:, :, members] = torch.einsum("bkct,kcd->btkd", x, self.proj_w[i]) + self.proj_b[i]
+        return out
+
+
+class BandMaskDecoder(_WidthGroups):
+    """Per band q: GroupNorm(1) over D x T, MLP D -> 4D -> 4D (tanh) -> GLU to the complex masks of
+    its b_q bins for N outputs and M channels."""
+
+    def __init__(self, bands: list[int], audio_channels: int, n_outputs: int, dim: int, eps: float = 1e-5):
+        super().__init__(bands)
+        Q, H = len(bands), 4 * dim
+        self.eps, self.N, self.M = eps, n_outputs, audio_channels
+        self.norm_w = nn.Parameter(torch.ones(Q, dim))
+        self.norm_b = nn.Parameter(torch.zeros(Q, dim))
+        self.fc1_w, self.fc1_b = _uniform((Q, dim, H), dim), _uniform((Q, H), dim)
+        self.fc2_w, self.fc2_b = _uniform((Q, H, H), H), _uniform((Q, H), H)
+        self.out_w, self.out_b = nn.ParameterList(), nn.ParameterList()
+        for i, w in enumerate(self.widths):
+            k, o = len(self.group(i)[0]), 2 * (2 * n_outputs * audio_channels * w)   # value and gate halves
+            self.out_w.append(_uniform((k, H, o), H))
+            self.out_b.append(_uniform((k, o), H))
+
+    def forward(self, z):                                   # (B, T, Q, D) -> masks (B, T, F, N, M, 2)
+        B, T = z.shape[:2]
+        mean = z.mean((1, 3), keepdim=True)
+        var = z.var((1, 3), unbiased=False, keepdim=True)
+        z = (z - mean) / torch.sqrt(var + self.eps) * self.norm_w + self.norm_b
+        h = torch.tanh(torch.einsum("btqd,qde->btqe", z, self.fc1_w) + self.fc1_b)
+        h = torch.tanh(torch.einsum("btqd,qde->btqe", h, self.fc2_w) + self.fc2_b)
+        F_ = sum(self.bands)
+        masks = h.new_empty(B, T, F_, self.N, self.M, 2)
+        for i, w in enumerate(self.widths):
+            members, bins = self.group(i)
+            y = torch.einsum("btke,keo->btko", h[:, :, members], self.out_w[i]) + self.out_b[i]
+            value, gate = y.chunk(2, dim=-1)
+            m = (value * torch.sigmoid(gate)).reshape(B, T, len(members) * w, self.N, self.M, 2)
+            masks[:, :, bins.flatten()] = m
+        return masks
+
+
 class BSLocoformer(nn.Module):
     def __init__(self, cfg: BSLocoformerConfig):
         super().__init__()
         self.cfg = cfg
         self.bands = band_widths(cfg.sample_rate, cfg.n_fft)
         M, N, D = cfg.audio_channels, cfg.n_outputs, cfg.emb_dim
-        self.encoder = nn.ModuleList([nn.Sequential(nn.GroupNorm(1, 2 * M * b), nn.Conv1d(2 * M * b, D, 1))
-                                      for b in self.bands])
+        self.encoder = BandSplitEncoder(self.bands, M, D, cfg.eps)
         self.separator = nn.ModuleList([TFLocoformerBlock(cfg) for _ in range(cfg.n_blocks)])
-        self.decoder = nn.ModuleList([nn.Sequential(
-            nn.GroupNorm(1, D), nn.Conv1d(D, 4 * D, 1), nn.Tanh(), nn.Conv1d(4 * D, 4 * D, 1), nn.Tanh(),
-            nn.Conv1d(4 * D, 2 * (2 * N * M * b), 1), nn.GLU(dim=1)) for b in self.bands])
+        self.decoder = BandMaskDecoder(self.bands, M, N, D, cfg.eps)
         self.register_buffer("window", torch.hann_window(cfg.n_fft), persistent=False)
 
     def stft(self, x):                                      # (B, M, L) -> complex (B, M, F, T)
@@ -219,18 +304,36 @@ class BSLocoformer(nn.Module):
         spec = self.stft(x)                                  # (B, M, F, T)
         T = spec.shape[-1]
         feats = torch.view_as_real(spec).permute(0, 2, 1, 4, 3)   # (B, F, M, 2, T)
-        z, f0 = [], 0
-        for enc, b in zip(self.encoder, self.bands):
-            z.append(enc(feats[:, f0:f0 + b].reshape(B, b * M * 2, T)))
-            f0 += b
-        z = torch.stack(z, -1).permute(0, 2, 3, 1)           # (B, T, Q, D)
+        z = self.encoder(feats)                              # (B, T, Q, D)
         for block in self.separator:
             z = block(z)
-        z = z.permute(0, 3, 1, 2)                            # (B, D, T, Q)
-        masks = torch.cat([dec(z[..., q]).reshape(B, b, self.cfg.n_outputs, M, 2, T)
-                           for q, (dec, b) in enumerate(zip(self.decoder, self.bands))], 1)  # (B, F, N, M, 2, T)
-        masks = torch.view_as_complex(masks.float().permute(0, 2, 3, 1, 5, 4).contiguous())  # (B, N, M, F, T)
+        masks = self.decoder(z)                              # (B, T, F, N, M, 2)
+        masks = torch.view_as_complex(masks.float().permute(0, 3, 4, 2, 1, 5).contiguous())  # (B, N, M, F, T)
         return self.istft(masks * spec[:, None], L)
 
     def separator_parameters(self) -> int:
         return sum(p.numel() for p in self.separator.parameters())
+
+
+def select_outputs(model: BSLocoformer, channels: list[int]) -> BSLocoformer:
+    """A copy of `model` whose outputs are `channels` of the original, in that order (MixIT -> stems).
+
+    Encoder and separator are copied as they are; of each band's last decoder
+    conv only the rows producing the chosen outputs are kept (both GLU halves:
+    value and gate), so the new model's outputs equal the chosen ones exactly.
+    """
+    cfg = model.cfg
+    N, M = cfg.n_outputs, cfg.audio_channels
+    if not channels or any(not 0 <= c < N for c in channels) or len(set(channels)) != len(channels):
+        raise ValueError(f"channels must be distinct outputs in [0, {N}), got {channels}")
+    new = BSLocoformer(replace(cfg, n_outputs=len(channels)))
+    state = model.state_dict()
+    out_state = {}
+    for key, value in new.state_dict().items():
+        src = state[key]
+        if key.startswith("decoder.out_"):   # (..., half, b, N, M, 2) in the last dim: keep the chosen n
+            lead = src.shape[:-1]
+            src = src.reshape(*lead, 2, -1, N, M * 2)[..., channels, :].reshape(*lead, -1)
+        out_state[key] = src.clone()
+    new.load_state_dict(out_state)
+    return new

@@ -1,0 +1,38 @@
+"""Mixtures of mixtures for MixIT pre-training (Paper B Sec. 3).
+
+Each example takes two clips of two different FMA files, a random window of
+the chunk length from each, and gives the model their sum; the two windows are
+the MixIT references. Batches are a pure function of (seed, step).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from mixlab.data.fma import ClipStore
+
+
+class MixITPairSampler:
+    def __init__(self, clips: ClipStore, chunk: int, seed: int):
+        if chunk > clips.clip_samples:
+            raise ValueError(f"training chunk ({chunk} samples) is longer than a prepared clip "
+                             f"({clips.clip_samples}); shorten the chunk or re-prepare with longer clips")
+        files = {clips.file_of(i) for i in range(len(clips))}
+        if len(files) < 2:
+            raise ValueError("MixIT needs clips of at least two different files; the prepared subset has "
+                             f"{len(files)} (see its rejects.tsv)")
+        self.clips, self.chunk, self.seed = clips, chunk, seed
+
+    def batch(self, step: int, batch_size: int) -> np.ndarray:
+        """-> (B, 2, C, L) float32: the two mixtures of each example."""
+        rng = np.random.default_rng([self.seed, step])
+        out = np.empty((batch_size, 2, 2, self.chunk), dtype=np.float32)
+        n = len(self.clips)
+        for b in range(batch_size):
+            i = int(rng.integers(n))
+            j = int(rng.integers(n))
+            while self.clips.file_of(j) == self.clips.file_of(i):
+                j = int(rng.integers(n))
+            for k, c in enumerate((i, j)):
+                offset = int(rng.integers(self.clips.clip_samples - self.chunk + 1))
+                out[b, k] = self.clips.read(c, offset, self.chunk)
+        return out

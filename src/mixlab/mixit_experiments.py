@@ -1,0 +1,74 @@
+"""Paper B's grid: which models Tables 1-3 need, their ids (file names) and run specs.
+
+Ids: pre-trained models `{size}_{subset}` (MixIT on that FMA subset); fine-tuned
+models `{size}_{init}_{mode}` with init `scratch` or `fma-{subset}` and mode
+`full` (all weights train) or `frozen` (separator frozen, Table 2). A model
+several tables share (e.g. medium_fma-large_full in Tables 1 and 3) is trained once.
+No torch import: the workflow reads this at parse time.
+"""
+from __future__ import annotations
+
+SIZES = ("small", "medium", "large")
+
+
+def model_id(size: str, subset: str | None, mode: str) -> str:
+    return f"{size}_{'scratch' if subset is None else 'fma-' + subset}_{mode}"
+
+
+def parse_model_id(mid: str) -> dict:
+    size, init, mode = mid.split("_")
+    return {"size": size, "subset": None if init == "scratch" else init.removeprefix("fma-"), "mode": mode}
+
+
+def table_rows(M: dict) -> dict[str, list[tuple[dict, str]]]:
+    """Per table: (label columns, model id) per row, in the paper's order."""
+    t1 = []
+    for size in M["table1"]["sizes"]:
+        letter = size[0].upper()
+        for k, subset in ((1, None), (2, M["table1"]["subset"])):
+            t1.append(({"ID": f"{letter}{k}", "Model": f"BS-Locoformer ({size.capitalize()})",
+                        "Pretrain": "-" if subset is None else "MixIT"}, model_id(size, subset, "full")))
+    t2 = [({"Model size": size.capitalize(), "Pretrain": "-" if subset is None else "MixIT"},
+           model_id(size, subset, "frozen"))
+          for size in M["table2"]["sizes"] for subset in (None, M["table2"]["subset"])]
+    size3 = M["table3"]["size"]
+    t3 = [({"Data scale": "-" if subset is None else subset.capitalize()}, model_id(size3, subset, "full"))
+          for subset in [None, *M["table3"]["subsets"]]]
+    return {"table1": t1, "table2": t2, "table3": t3}
+
+
+def finetuned_models(M: dict) -> list[str]:
+    seen = []
+    for rows in table_rows(M).values():
+        for _, mid in rows:
+            if mid not in seen:
+                seen.append(mid)
+    return seen
+
+
+def pretrained_models(M: dict) -> list[str]:
+    out = []
+    for mid in finetuned_models(M):
+        p = parse_model_id(mid)
+        if p["subset"] is not None and f"{p['size']}_{p['subset']}" not in out:
+            out.append(f"{p['size']}_{p['subset']}")
+    return out
+
+
+def _model(M: dict, sample_rate: int, size: str, n_outputs: int) -> dict:
+    if size not in M["sizes"]:
+        raise ValueError(f"mixit.sizes has no '{size}'")
+    return {**M["model"], **M["sizes"][size], "sample_rate": sample_rate, "n_outputs": n_outputs}
+
+
+def pretrain_spec(M: dict, sample_rate: int, size: str) -> dict:
+    return {"stage": "pretrain", "model": _model(M, sample_rate, size, M["n_outputs"]),
+            "train": {**M["pretrain"], "lr": M["lr"][size]}}
+
+
+def finetune_spec(M: dict, sample_rate: int, mid: str) -> dict:
+    p = parse_model_id(mid)
+    train = {**M["finetune"], "lr": M["lr"][p["size"]]}
+    if p["mode"] == "frozen":
+        train.update(steps=M["frozen_steps"], freeze_separator=True)
+    return {"stage": "finetune", "model": _model(M, sample_rate, p["size"], 4), "train": train}

@@ -1,0 +1,105 @@
+"""FMA preparation: clips, silence dropping, rejected files with reasons; the synthetic FMA-like corpus."""
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from mixlab.data.fma import ClipRule, ClipStore, clip_starts, decode, prepare_subset
+from mixlab.data.fma_synth import PLANTED, FMASynthSpec, build_fma_corpus
+
+RATE = 44100
+
+
+def _tone(seconds, rate, f0=220.0):
+    t = np.arange(int(seconds * rate)) / rate
+    x = 0.3 * np.sin(2 * np.pi * f0 * t) * (1 + 0.3 * np.sin(2 * np.pi * 3 * t))
+    return np.stack([x, 0.8 * x], 1).astype(np.float32)
+
+
+def _mp3(path, audio, rate):
+    from pedalboard.io import AudioFile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with AudioFile(str(path), "w", rate, 2, quality="V2") as f:
+        f.write(audio.T.copy())
+
+
+@pytest.fixture(scope="module")
+def fma_folder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fma") / "fma_large"
+    good = _tone(25, RATE)
+    good[int(13 * RATE):] = 0.0                       # music 0-13 s, then 12 s of silence
+    _mp3(root / "000" / "000002.mp3", good, RATE)
+    _mp3(root / "000" / "000005.mp3", _tone(21, 48000, 330.0), 48000)     # resampled to 44.1 kHz
+    full = _tone(20, RATE)
+    _mp3(root / "001" / "001000.mp3", full, RATE)
+    data = (root / "001" / "001000.mp3").read_bytes()
+    (root / "001" / "001000.mp3").write_bytes(data[: len(data) // 2])     # truncated
+    (root / "001" / "001001.mp3").write_bytes(b"")                        # empty
+    mostly = _tone(20, RATE)
+    mostly[int(3 * RATE):] = 0.0
+    _mp3(root / "002" / "002000.mp3", mostly, RATE)                       # mostly silent
+    _mp3(root / "002" / "002001.mp3", _tone(20, 22050), 22050)            # below 44.1 kHz
+    (root / "002" / "002002.mp3").write_bytes(np.random.default_rng(0).bytes(5000))   # corrupt
+    return root
+
+
+def test_prep_keeps_the_right_clips_and_rejects_the_right_files(fma_folder, tmp_path):
+    out = tmp_path / "clips"
+    man = prepare_subset(fma_folder, out, ClipRule(RATE), workers=1, progress=lambda m: None)
+    with open(out / "rejects.tsv") as fh:
+        rejects = {r["path"]: r["reason"] for r in csv.DictReader(fh, delimiter="\t")}
+    assert set(rejects) == {"001/001000.mp3", "001/001001.mp3", "002/002000.mp3", "002/002001.mp3", "002/002002.mp3"}
+    assert rejects["001/001000.mp3"].startswith("truncated")
+    assert rejects["001/001001.mp3"].startswith("empty file")
+    assert rejects["002/002000.mp3"].startswith("silent")
+    assert rejects["002/002001.mp3"] == "sample rate 22050 Hz below 44100 Hz"
+    assert rejects["002/002002.mp3"].startswith("undecodable")
+    assert [f["path"] for f in man["files"]] == ["000/000002.mp3", "000/000005.mp3"]
+    # 25 s file: clips at 0 and 5 s kept (0 and 2 s of silence), 10 and 15 s dropped (7 and 10 s)
+    # 21 s file at 48 kHz: clips at 0, 5, 10 s
+    starts = [(f, s / RATE) for f, s in man["clips"]]
+    assert starts == [(0, 0.0), (0, 5.0), (1, 0.0), (1, 5.0), (1, 10.0)]
+    assert man["dropped_silent_clips"] == 2
+    store = ClipStore(out)
+    assert store.sample_rate == RATE and len(store) == 5
+    decoded = decode(fma_folder / "000" / "000002.mp3", RATE)
+    np.testing.assert_allclose(store.read(1, 100, 1000), decoded[5 * RATE + 100: 5 * RATE + 1100].T, atol=1 / 32768)
+    with pytest.raises(ValueError, match="outside"):
+        store.read(0, RATE * 9, RATE * 2)
+
+
+def test_resampled_file_keeps_its_pitch(fma_folder):
+    audio = decode(fma_folder / "000" / "000005.mp3", RATE)
+    assert abs(len(audio) / RATE - 21.0) < 0.1
+    spec = np.abs(np.fft.rfft(audio[RATE:2 * RATE, 0]))
+    assert abs(np.argmax(spec) - 330.0) <= 1.0
+
+
+def test_clip_starts_counts_silent_seconds():
+    rule = ClipRule(100, clip_seconds=10, hop_seconds=5, max_silent_seconds=5)
+    audio = np.full((3000, 2), 0.1, np.float32)
+    audio[1200:1800] = 0.0                       # 6 silent seconds: 12..18 s
+    kept, dropped = clip_starts(audio, rule)
+    # clips [0,10) 0 s, [5,15) 3 s, [10,20) 6 s -> drop, [15,25) 3 s, [20,30) 0 s
+    assert kept == [0, 500, 1500, 2000] and dropped == 1
+
+
+def test_synthetic_fma_corpus_is_nested_and_its_planted_files_are_rejected(tmp_path):
+    spec = FMASynthSpec(seed=1, sample_rate=16000, small=2, medium=3, large=3, full=4, min_seconds=11, max_seconds=12)
+    build_fma_corpus(tmp_path, spec, progress=lambda m: None)
+    man = json.loads((tmp_path / "fma_synth.json").read_text())
+    subsets = {s: sorted(p.stem for p in (tmp_path / f"fma_{s}").glob("*/*.mp3")) for s in ("small", "medium", "large", "full")}
+    planted = {p["id"]: p for p in man["planted"]}
+    assert set(subsets["small"]) <= set(subsets["medium"]) <= set(subsets["large"]) <= set(subsets["full"])
+    assert [len(set(v) - set(planted)) for v in subsets.values()] == [2, 3, 3, 4]
+    assert all(len(t) == 6 and (tmp_path / "fma_full" / t[:3] / f"{t}.mp3").exists() for t in subsets["full"])
+    out = tmp_path / "prep"
+    res = prepare_subset(tmp_path / "fma_small", out, ClipRule(16000), progress=lambda m: None)
+    with open(out / "rejects.tsv") as fh:
+        rejects = {r["path"].split("/")[1][:6]: r["reason"] for r in csv.DictReader(fh, delimiter="\t")}
+    assert set(rejects) == set(planted)
+    for tid, p in planted.items():
+        assert rejects[tid].startswith(PLANTED[p["kind"]]), (p["kind"], rejects[tid])
+    assert len(res["files"]) == 2 and len(res["clips"]) == 2   # 11-12 s songs: one 10 s clip each

@@ -1,0 +1,76 @@
+"""Paper B pieces: dynamic mixing, MixIT pairs, LR schedule, output selection, channel votes."""
+import numpy as np
+import pytest
+import torch
+
+from mixlab.channel_selection import resolve_votes, snr_matrix
+from mixlab.data.activity import detect_store
+from mixlab.data.dynamic_mixing import TARGET_RMS, DynamicMixSampler
+from mixlab.data.stem_store import StemStore
+from mixlab.models.bs_locoformer import BSLocoformer, BSLocoformerConfig, select_outputs
+from mixlab.train.schedule import lr_at
+
+TINY_MODEL = dict(sample_rate=8000, n_fft=256, hop_length=64, n_outputs=5, n_blocks=1, emb_dim=8, ffn_dim=12,
+                  n_heads=2, n_groups=2, conv_kernel=4, chunk_seconds=0.5)
+
+
+@pytest.fixture(scope="module")
+def activity(tiny_store, tmp_path_factory):
+    out = tmp_path_factory.mktemp("act") / "activity.json"
+    return detect_store(tiny_store, out, segment_seconds=2.0, n_chunks=4, progress=lambda m: None)
+
+
+def test_dynamic_mixing(tiny_store, activity):
+    store = StemStore(tiny_store)
+    s = DynamicMixSampler(store, activity, 2000, seed=1, gain_db=10.0, p_drop=0.0)
+    a, b = s.batch(5, 3), s.batch(5, 3)
+    np.testing.assert_array_equal(a.mixture, b.mixture)
+    assert not np.array_equal(a.mixture, s.batch(6, 3).mixture)
+    np.testing.assert_allclose(a.mixture, a.targets.sum(1), atol=1e-6)
+    rms = np.sqrt((a.targets.astype(np.float64) ** 2).mean((-2, -1)))
+    # a window of an active segment can itself be silent (a rest); every other one is RMS-normalised
+    assert (rms > 0).mean() > 0.75
+    rms_db = 20 * np.log10(rms[rms > 0] / TARGET_RMS)
+    assert np.all(np.abs(rms_db) <= 10.0 + 1e-3)        # then scaled by a gain in [-10, 10] dB
+    assert rms_db.std() > 1.0                             # gains do vary
+    dropped = DynamicMixSampler(store, activity, 2000, seed=1, p_drop=0.5)
+    kept = DynamicMixSampler(store, activity, 2000, seed=1, p_drop=0.0)
+    silent = [(dropped.batch(k, 4).targets ** 2).sum((-2, -1)) == 0 for k in range(50)]
+    base = [(kept.batch(k, 4).targets ** 2).sum((-2, -1)) == 0 for k in range(50)]
+    silent, base = np.array(silent), np.array(base)
+    frac = silent[~base].mean()                  # same draws: only the drops differ
+    assert 0.4 < frac < 0.6
+    with pytest.raises(ValueError, match="longer than an activity segment"):
+        DynamicMixSampler(store, activity, 10 ** 6, seed=0)
+
+
+def test_lr_schedule():
+    kw = dict(peak=1e-3, warmup_steps=10, epoch_steps=5, decay=0.5)
+    assert lr_at(0, **kw) == pytest.approx(1e-4)
+    assert lr_at(9, **kw) == pytest.approx(1e-3 * 0.5 ** 1)      # warm-up done, epoch 1 -> one decay
+    assert lr_at(12, **kw) == pytest.approx(1e-3 * 0.5 ** 2)
+    ft = dict(peak=1.0, warmup_steps=0, epoch_steps=10, decay=0.98, decay_start_epoch=550, decay_every_epochs=2)
+    assert lr_at(5499, **ft) == 1.0 and lr_at(5500, **ft) == 1.0 and lr_at(5519, **ft) == 1.0
+    assert lr_at(5520, **ft) == pytest.approx(0.98) and lr_at(5540, **ft) == pytest.approx(0.98 ** 2)
+
+
+def test_select_outputs_keeps_the_chosen_outputs_exactly():
+    torch.manual_seed(0)
+    model = BSLocoformer(BSLocoformerConfig(**TINY_MODEL)).eval()
+    x = torch.randn(2, 2, 4000)
+    chosen = [3, 0, 4, 1]
+    small = select_outputs(model, chosen).eval()
+    assert small.cfg.n_outputs == 4
+    with torch.no_grad():
+        torch.testing.assert_close(small(x), model(x)[:, chosen], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError):
+        select_outputs(model, [0, 0])
+
+
+def test_channel_votes():
+    refs = np.random.default_rng(0).standard_normal((2, 2, 100))
+    ests = np.stack([refs[1] * 0.9, np.zeros((2, 100)), refs[0] + 0.01])
+    snr = snr_matrix(refs, ests)
+    assert snr.shape == (2, 3) and snr[0].argmax() == 2 and snr[1].argmax() == 0
+    assert resolve_votes(np.array([[5, 1, 0], [4, 3, 0]])) == [0, 1]     # stem 1 loses output 0 to stem 0
+    assert resolve_votes(np.array([[0, 0, 7], [9, 0, 0]])) == [2, 0]

@@ -1,0 +1,93 @@
+"""Paper B training end to end on tiny data: MixIT pre-training (kill + resume), channel selection,
+fine-tuning from the pre-trained model with the separator frozen, and from scratch."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from mixlab.channel_selection import select_channels
+from mixlab.data.activity import detect_store
+from mixlab.data.stem_store import build_store
+from mixlab.data.tracks import list_tracks
+from mixlab.train import checkpoint
+from mixlab.train.paper_b import train
+from tests.test_mixit_parts import TINY_MODEL
+
+RATE = 8000
+
+
+def _clip_store(out, n_files=3, seconds=3.0, clip_seconds=2.0):
+    """A prepared-FMA clip store written directly (the MP3 path is tested in test_fma.py)."""
+    rng = np.random.default_rng(0)
+    out.mkdir(parents=True)
+    clip = int(clip_seconds * RATE)
+    files, clips, chunks, offset = [], [], [], 0
+    for f in range(n_files):
+        n = int(seconds * RATE)
+        t = np.arange(n) / RATE
+        x = 0.2 * np.sin(2 * np.pi * (110 * (f + 1)) * t)[:, None] + 0.05 * rng.standard_normal((n, 2))
+        chunks.append(np.round(x * 32767).astype(np.int16))
+        files.append({"id": f"{f:06d}", "path": f"000/{f:06d}.mp3", "offset": offset, "length": n})
+        clips += [[f, 0], [f, n - clip]]
+        offset += n
+    np.concatenate(chunks).tofile(out / "audio.pcm")
+    (out / "clips.json").write_text(json.dumps({"sample_rate": RATE, "channels": 2, "clip_samples": clip,
+                                                "frames": offset, "files": files, "clips": clips}))
+    return out
+
+
+def _pre_spec(steps=6):
+    return {"stage": "pretrain", "model": {"name": "bs_locoformer", **TINY_MODEL},
+            "train": {"steps": steps, "epoch_steps": 3, "batch_size": 2, "lr": 1e-3, "warmup_steps": 2,
+                      "decay": 0.9, "checkpoint_every": 2, "log_every": 1, "seed": 0}}
+
+
+class Killed(Exception):
+    pass
+
+
+def test_pretrain_resumes_channels_and_finetune(tiny_corpus, tiny_store, tmp_path):
+    clips = _clip_store(tmp_path / "clips")
+    spec = _pre_spec()
+    ref = train(spec, tmp_path / "ref.pt", tmp_path / "r0", clips=clips, log=lambda m: None)
+
+    def killer(msg):
+        if "step 5/6" in msg:
+            raise Killed
+    with pytest.raises(Killed):
+        train(spec, tmp_path / "pre.pt", tmp_path / "r1", clips=clips, log=killer)
+    assert (tmp_path / "r1" / "last.pt").exists() and not (tmp_path / "pre.pt").exists()
+    logs = []
+    train(spec, tmp_path / "pre.pt", tmp_path / "r1", clips=clips, log=logs.append)
+    assert any("resumed" in m and "step 4" in m for m in logs)
+    a, b = checkpoint.load(ref)["state_dict"], checkpoint.load(tmp_path / "pre.pt")["state_dict"]
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
+
+    valid = build_store(tiny_corpus, "valid", list_tracks(tiny_corpus, "valid"), tmp_path / "valid", RATE,
+                        progress=lambda m: None)
+    model, _ = checkpoint.load_model(tmp_path / "pre.pt")
+    sel = select_channels(model, valid, chunk_seconds=0.5, progress=lambda m: None)
+    assert len(set(sel["channels"])) == 4 and np.asarray(sel["votes"]).sum() > 0
+    (tmp_path / "channels.json").write_text(json.dumps(sel))
+
+    activity = detect_store(tiny_store, tmp_path / "act.json", segment_seconds=1.0, n_chunks=4, progress=lambda m: None)
+    ft = {"stage": "finetune", "model": {"name": "bs_locoformer", **TINY_MODEL, "n_outputs": 4},
+          "train": {"steps": 3, "epoch_steps": 3, "batch_size": 2, "lr": 1e-3, "checkpoint_every": 2,
+                    "log_every": 1, "seed": 0, "freeze_separator": True}}
+    train(ft, tmp_path / "ft.pt", tmp_path / "r2", store=tiny_store, activity=tmp_path / "act.json",
+          init=tmp_path / "pre.pt", channels=tmp_path / "channels.json", log=lambda m: None)
+    tuned = checkpoint.load(tmp_path / "ft.pt")["state_dict"]
+    pre = checkpoint.load(tmp_path / "pre.pt")["state_dict"]
+    sep = [k for k in tuned if k.startswith("separator.")]
+    enc = [k for k in tuned if k.startswith("encoder.")]
+    assert sep and all(torch.equal(tuned[k], pre[k]) for k in sep)            # frozen
+    assert any(not torch.equal(tuned[k], pre[k]) for k in enc)                # encoder learned
+    ft_model, spec = checkpoint.load_model(tmp_path / "ft.pt")
+    assert ft_model(torch.zeros(1, 2, 4000)).shape == (1, 4, 2, 4000) and spec["init"] == "pretrained"
+
+    scratch = {**ft, "train": {**ft["train"], "freeze_separator": False}}
+    train(scratch, tmp_path / "scratch.pt", tmp_path / "r3", store=tiny_store, activity=activity, log=lambda m: None)
+    with pytest.raises(ValueError, match="needs the selected channels"):
+        train(ft, tmp_path / "x.pt", tmp_path / "r4", store=tiny_store, activity=activity, init=tmp_path / "pre.pt")

@@ -1,0 +1,170 @@
+# Paper B: MixIT pre-training on FMA (or the FMA-like synthetic corpus), channel selection,
+# fine-tuning on the MUSDB-layout corpus, uSDR/cSDR, Tables 1-3 under results/mixit/.
+# Helpers (MIXIT_ROWS, finetune_inputs, ...) are in common.smk.
+
+
+rule fma_synth:
+    output:
+        directory(f"{RES}/corpus/fma"),
+    params:
+        spec=M["fma"],
+        sample_rate=P["sample_rate"],
+    conda:
+        ENV
+    log:
+        f"{RES}/logs/fma_synth.log",
+    shell:
+        "mixlab fma-synth --out {output:q} --seed {params.spec[seed]} --sample-rate {params.sample_rate}"
+        " --sizes {params.spec[small]} {params.spec[medium]} {params.spec[large]} {params.spec[full]}"
+        " --min-seconds {params.spec[min_seconds]} --max-seconds {params.spec[max_seconds]} > {log:q} 2>&1"
+
+
+rule fma_prep:
+    input:
+        root=lambda w: fma_source_root(),
+    output:
+        directory(f"{RES}/fma/{{subset}}"),
+    params:
+        c=M["clips"],
+        sample_rate=P["sample_rate"],
+    threads: M["resources"]["prep_threads"]
+    conda:
+        ENV
+    log:
+        f"{RES}/logs/fma_prep/{{subset}}.log",
+    shell:
+        "mixlab fma-prep --root {input.root:q} --subset {wildcards.subset} --out {output:q}"
+        " --sample-rate {params.sample_rate} --clip-seconds {params.c[clip_seconds]}"
+        " --hop-seconds {params.c[hop_seconds]} --max-silent-seconds {params.c[max_silent_seconds]}"
+        " --silence-db {params.c[silence_db]} --workers {threads} > {log:q} 2>&1"
+
+
+rule source_activity:
+    input:
+        store=f"{RES}/store/train",
+    output:
+        f"{RES}/mixit/activity.json",
+    params:
+        a=M["activity"],
+    conda:
+        ENV
+    log:
+        f"{RES}/logs/mixit/activity.log",
+    shell:
+        "mixlab activity --store {input.store:q} --out {output:q} --segment-seconds {params.a[segment_seconds]}"
+        " --n-chunks {params.a[n_chunks]} > {log:q} 2>&1"
+
+
+rule pretrain_mixit:
+    input:
+        clips=f"{RES}/fma/{{subset}}",
+    output:
+        f"{RES}/mixit/pretrained/{{size}}_{{subset}}.pt",
+    params:
+        spec=lambda w: json.dumps(_mx.pretrain_spec(M, P["sample_rate"], w.size)),
+        resume=lambda w: f"{RES}/resume/mixit/pretrained/{w.size}_{w.subset}",
+        device=MIXIT_DEVICE,
+    threads: 1
+    resources:
+        gpu=M["resources"]["train_gpu"],
+        mem_mb=M["resources"]["train_mem_mb"],
+        runtime=M["resources"]["train_runtime_min"],
+    conda:
+        ENV
+    log:
+        f"{RES}/logs/mixit/pretrain/{{size}}_{{subset}}.log",
+    shell:
+        "mixlab train-mixit --spec '{params.spec}' --clips {input.clips:q} --out {output:q}"
+        " --resume-dir {params.resume:q} --device {params.device} --threads {threads} >> {log:q} 2>&1"
+
+
+rule select_channels:
+    input:
+        model=f"{RES}/mixit/pretrained/{{size}}_{{subset}}.pt",
+        store=f"{RES}/store/valid",
+    output:
+        f"{RES}/mixit/channels/{{size}}_{{subset}}.json",
+    params:
+        chunk=M["channel_chunk_seconds"],
+        device=MIXIT_DEVICE,
+    threads: 1
+    resources:
+        gpu=min(1, M["resources"]["train_gpu"]),
+    conda:
+        ENV
+    log:
+        f"{RES}/logs/mixit/channels/{{size}}_{{subset}}.log",
+    shell:
+        "mixlab select-channels --model {input.model:q} --store {input.store:q} --chunk-seconds {params.chunk}"
+        " --out {output:q} --device {params.device} --threads {threads} > {log:q} 2>&1"
+
+
+rule finetune_mixit:
+    input:
+        unpack(finetune_inputs),
+    output:
+        f"{RES}/models/mixit/{{model}}.pt",
+    params:
+        spec=lambda w: json.dumps(_mx.finetune_spec(M, P["sample_rate"], w.model)),
+        init=lambda w, input: f"--init {input.init} --channels {input.channels}" if "init" in input.keys() else "",
+        resume=lambda w: f"{RES}/resume/mixit/{w.model}",
+        device=MIXIT_DEVICE,
+    threads: 1
+    resources:
+        gpu=M["resources"]["train_gpu"],
+        mem_mb=M["resources"]["train_mem_mb"],
+        runtime=M["resources"]["train_runtime_min"],
+    conda:
+        ENV
+    log:
+        f"{RES}/logs/mixit/finetune/{{model}}.log",
+    shell:
+        "mixlab train-mixit --spec '{params.spec}' --store {input.store:q} --activity {input.activity:q}"
+        " {params.init} --out {output:q} --resume-dir {params.resume:q} --device {params.device}"
+        " --threads {threads} >> {log:q} 2>&1"
+
+
+rule usdr_model:
+    input:
+        estimates=f"{RES}/separated/{{testset}}/{{exp}}/{{model}}",
+        corpus=lambda w: testset_root(w.testset),
+    output:
+        f"{RES}/usdr/{{testset}}/{{exp}}/{{model}}.csv",
+    params:
+        tracks=tracks("test"),
+        references=lambda w, input: [f"{input.corpus}/test/{t}" for t in tracks("test")],
+        estimates=lambda w, input: [f"{input.estimates}/{t}" for t in tracks("test")],
+        sample_rate=P["sample_rate"],
+    conda:
+        ENV
+    log:
+        f"{RES}/logs/usdr/{{testset}}/{{exp}}/{{model}}.log",
+    shell:
+        "mixlab usdr --tracks {params.tracks:q} --references {params.references:q} --estimates {params.estimates:q}"
+        " --sample-rate {params.sample_rate} --out {output:q} > {log:q} 2>&1"
+
+
+rule mixit_table:
+    input:
+        csdr=lambda w: [f"{RES}/scores/test/mixit/{m}.csv" for _, m in MIXIT_ROWS[w.table]],
+        usdr=lambda w: [f"{RES}/usdr/test/mixit/{m}.csv" for _, m in MIXIT_ROWS[w.table]],
+        crosscheck=crosscheck_input("mixit"),
+    output:
+        report(multiext("results/mixit/{table}", ".md", ".csv", ".tex"), category="Paper B",
+               caption="../report/mixit_table.rst"),
+    params:
+        rows=lambda w: json.dumps([labels for labels, _ in MIXIT_ROWS[w.table]]),
+        out=lambda w: f"results/mixit/{w.table}",
+        caption=lambda w: mixit_caption(w.table),
+    conda:
+        ENV
+    log:
+        f"{RES}/logs/mixit/{{table}}.log",
+    shell:
+        "mixlab mixit-table --rows '{params.rows}' --csdr {input.csdr:q} --usdr {input.usdr:q}"
+        " --out {params.out:q} --caption {params.caption:q} > {log:q} 2>&1"
+
+
+rule paper_b:
+    input:
+        PAPER_B,
