@@ -136,14 +136,14 @@ def child_train(preset: str, batch: int, device: str, steps: int) -> dict:
             "params": sum(p.numel() for p in model.parameters()), "chunk_s": model.cfg.chunk_size / cfg["sample_rate"]}
 
 
-def child_locoformer(size: str, batch: int, device: str, steps: int) -> dict:
-    """One MixIT pre-training step of the paper's BS-Locoformer (44.1 kHz, 6 s, N = 12)."""
+def child_locoformer(size: str, batch: int, device: str, steps: int, seconds: float) -> dict:
+    """One MixIT pre-training step of the paper's BS-Locoformer (44.1 kHz, N = 12) on `seconds` of audio."""
     import torch
 
     from mixlab.losses.mixit import mixit_efficient
     from mixlab.models.bs_locoformer import BSLocoformer, BSLocoformerConfig
 
-    model = BSLocoformer(BSLocoformerConfig.from_dict({"size": size})).to(device)
+    model = BSLocoformer(BSLocoformerConfig.from_dict({"size": size, "chunk_seconds": seconds})).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     amp = device.startswith("cuda")
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
@@ -309,12 +309,14 @@ def bench_train(device: str, batch: int) -> list[tuple]:
 
 
 def bench_locoformer(device: str, batch: int) -> list[tuple]:
+    # the paper's 6 s chunks on a GPU; 1 s on a CPU, where a 6 s step of the large model takes minutes
+    seconds = 6.0 if device.startswith("cuda") else 1.0
     rows = []
     for size in ("small", "medium", "large"):
-        r = child(["locoformer", size, str(batch), device, "2"])
+        r = child(["locoformer", size, str(batch), device, "1", str(seconds)])
         mem = f"{r['peak_rss_mb']:.0f} MB RSS" + (f", GPU {r['gpu_peak_mb']:.0f} MB" if r["gpu_peak_mb"] else "")
         rows.append((f"MixIT pre-training step, BS-Locoformer {size} ({r['params'] / 1e6:.1f}M, separator "
-                     f"{r['separator'] / 1e6:.2f}M), N=12, batch {batch} x 6 s 44.1 kHz",
+                     f"{r['separator'] / 1e6:.2f}M), N=12, batch {batch} x {seconds:g} s 44.1 kHz",
                      device + (" AMP" if device.startswith("cuda") else ""), f"{r['step_s']:.2f} s/step", mem, ""))
     return rows
 
@@ -394,7 +396,7 @@ def main() -> None:
         fn = {"scorer": child_scorer, "train": child_train, "separate": child_separate, "sampler": child_sampler,
               "locoformer": child_locoformer, "mixit": child_mixit}[kind]
         conv = {"train": (str, int, str, int), "separate": (str, float, str), "sampler": (str, str, int, int),
-                "scorer": (str, str, str, str), "locoformer": (str, int, str, int),
+                "scorer": (str, str, str, str), "locoformer": (str, int, str, int, float),
                 "mixit": (str, int, int, float, str)}[kind]
         print(json.dumps(fn(*[c(v) for c, v in zip(conv, rest)])))
         return

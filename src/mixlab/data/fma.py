@@ -75,8 +75,10 @@ def decode(path: str | Path, sample_rate: int) -> np.ndarray:
         info = sf.info(str(path))
         audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as exc:  # libsndfile raises several types for broken streams
-        # its message names the path and, for garbage bytes, claims the file does not exist: keep the gist
+        # libsndfile's message names the path and, for garbage bytes, claims the file does not exist
         detail = str(exc).splitlines()[0].split(": ", 1)[-1] if str(exc) else type(exc).__name__
+        if "does not exist" in detail:
+            detail = "no MP3 stream found"
         raise Reject(f"undecodable: libsndfile/mpg123 cannot read it as audio ({detail})")
     if len(audio) == 0:
         raise Reject("no audio frames")
