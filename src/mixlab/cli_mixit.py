@@ -6,16 +6,7 @@ import json
 import time
 from pathlib import Path
 
-
-def _log(msg: str) -> None:
-    print(msg, flush=True)
-
-
-def _threads(n):
-    if n:
-        import torch
-
-        torch.set_num_threads(n)
+from mixlab.cli import _log, _read_spec, _threads
 
 
 def cmd_fma_synth(a):
@@ -41,7 +32,6 @@ def cmd_activity(a):
 
 
 def cmd_train_mixit(a):
-    from mixlab.cli import _read_spec
     from mixlab.train.paper_b import train
 
     _threads(a.threads)
