@@ -105,6 +105,29 @@ def child_scorer(scorer: str, folder: str, out: str, device: str) -> dict:
     return {"seconds": seconds, "peak_rss_mb": peak_rss_mb(), "gpu_peak_mb": gpu}
 
 
+def timed_steps(model, opt, loss_fn, x, steps: int, amp: bool) -> dict:
+    """Median wall time of `steps` training steps after one warm-up, peak memory, parameter count."""
+    import torch
+
+    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    times = []
+    for _ in range(steps + 1):                    # first step is warm-up
+        t0 = time.perf_counter()
+        with torch.autocast(device_type="cuda" if amp else "cpu", dtype=torch.float16, enabled=amp):
+            out = model(x)
+        loss = loss_fn(out)
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        if amp:
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    gpu = torch.cuda.max_memory_allocated() / 2 ** 20 if amp else None
+    return {"step_s": float(np.median(times[1:])), "peak_rss_mb": peak_rss_mb(), "gpu_peak_mb": gpu,
+            "params": sum(p.numel() for p in model.parameters())}
+
+
 def child_train(preset: str, batch: int, device: str, steps: int) -> dict:
     import torch
 
@@ -115,25 +138,10 @@ def child_train(preset: str, batch: int, device: str, steps: int) -> dict:
     model = build_model({**cfg["model"], "sample_rate": cfg["sample_rate"]}).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
     amp = device.startswith("cuda")
-    scaler = torch.amp.GradScaler("cuda", enabled=amp)
     x = torch.randn(batch, 2, model.cfg.chunk_size, device=device)
     y = torch.randn(batch, 4, 2, model.cfg.chunk_size, device=device)
-    times = []
-    for _ in range(steps + 1):                    # first step is warm-up
-        t0 = time.perf_counter()
-        with torch.autocast(device_type="cuda" if amp else "cpu", dtype=torch.float16, enabled=amp):
-            out = model(x)
-        loss = torch.nn.functional.mse_loss(out.float(), y)
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
-        if amp:
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-    gpu = torch.cuda.max_memory_allocated() / 2 ** 20 if amp else None
-    return {"step_s": float(np.median(times[1:])), "peak_rss_mb": peak_rss_mb(), "gpu_peak_mb": gpu,
-            "params": sum(p.numel() for p in model.parameters()), "chunk_s": model.cfg.chunk_size / cfg["sample_rate"]}
+    r = timed_steps(model, opt, lambda out: torch.nn.functional.mse_loss(out.float(), y), x, steps, amp)
+    return {**r, "chunk_s": model.cfg.chunk_size / cfg["sample_rate"]}
 
 
 def child_locoformer(size: str, batch: int, device: str, steps: int, seconds: float) -> dict:
@@ -146,24 +154,9 @@ def child_locoformer(size: str, batch: int, device: str, steps: int, seconds: fl
     model = BSLocoformer(BSLocoformerConfig.from_dict({"size": size, "chunk_seconds": seconds})).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     amp = device.startswith("cuda")
-    scaler = torch.amp.GradScaler("cuda", enabled=amp)
     x = torch.randn(batch, 2, 2, model.cfg.chunk_size, device=device) * 0.1
-    times = []
-    for _ in range(steps + 1):                    # first step is warm-up
-        t0 = time.perf_counter()
-        with torch.autocast(device_type="cuda" if amp else "cpu", dtype=torch.float16, enabled=amp):
-            est = model(x.sum(1))
-        loss = mixit_efficient(x, est.float())[0].mean()
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
-        if amp:
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-    gpu = torch.cuda.max_memory_allocated() / 2 ** 20 if amp else None
-    return {"step_s": float(np.median(times[1:])), "peak_rss_mb": peak_rss_mb(), "gpu_peak_mb": gpu,
-            "params": sum(p.numel() for p in model.parameters()), "separator": model.separator_parameters()}
+    r = timed_steps(model, opt, lambda est: mixit_efficient(x, est.float())[0].mean(), x.sum(1), steps, amp)
+    return {**r, "separator": model.separator_parameters()}
 
 
 def child_mixit(solver: str, n_outputs: int, batch: int, seconds: float, device: str) -> dict:
