@@ -361,7 +361,7 @@ def bench_dag(work: Path) -> list[tuple]:
     for target in ("results/fig1.pdf", "results/fig3.pdf", "paper_a", "paper_b"):
         t0 = time.perf_counter()
         res = subprocess.run([str(Path(sys.executable).parent / "snakemake"), "-n", target, "-s",
-                              str(REPO / "Snakefile"), "--directory", str(work / "dag"), "--configfile",
+                              str(REPO / "workflow" / "Snakefile"), "--directory", str(work / "dag"), "--configfile",
                               str(REPO / "config.yaml"), "--config", "scale=paper", f"musdb_root={root}",
                               f"fma_root={fma}"], capture_output=True, text=True)
         wall = time.perf_counter() - t0

@@ -57,8 +57,26 @@ def test_unknown_scale(config):
 def test_snakemake_stops_before_any_job(tmp_path):
     """The workflow itself refuses a bad value, naming the key, before scheduling anything."""
     snakemake = Path(sys.executable).parent / "snakemake"
-    res = subprocess.run([str(snakemake), "-n", "results/fig1.pdf", "-s", str(REPO / "Snakefile"), "--directory", str(tmp_path),
+    res = subprocess.run([str(snakemake), "-n", "results/fig1.pdf", "-s", str(REPO / "workflow" / "Snakefile"), "--directory", str(tmp_path),
                           "--configfile", str(REPO / "config.yaml"), "--config", "scale=paper"],
                          capture_output=True, text=True)
     assert res.returncode != 0
     assert "missing config key 'musdb_root'" in res.stdout + res.stderr
+
+
+def test_conda_env_pins_what_the_pip_setup_pins():
+    """envs/mixlab.yaml (--sdm conda on clusters) must install the same versions as `make setup`."""
+    def pins(lines):
+        out = {}
+        for line in lines:
+            line = line.split("#")[0].strip()
+            if "==" in line:
+                name, version = line.split("==")
+                out[name.strip().lower().replace("_", "-")] = version.strip()
+        return out
+
+    pip = pins((REPO / "requirements.txt").read_text().splitlines())
+    env = yaml.safe_load((REPO / "envs" / "mixlab.yaml").read_text())
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
+    assert pins(pip_section) == pip
+    assert "ffmpeg" in env["dependencies"]          # stempeg (musdb, museval) needs ffmpeg/ffprobe

@@ -14,7 +14,7 @@ TARGETS = [f"results/fig{i}.pdf" for i in range(1, 6)]
 
 def _snakemake(tmp_path, *args):
     snakemake = Path(sys.executable).parent / "snakemake"
-    return [str(snakemake), *args, "--cores", "2", "-s", str(REPO / "Snakefile"),
+    return [str(snakemake), *args, "--cores", "2", "-s", str(REPO / "workflow" / "Snakefile"),
             "--directory", str(tmp_path), "--configfile", str(REPO / "config.yaml"), "--config", "scale=tiny"]
 
 

@@ -237,9 +237,21 @@ def cmd_check_config(a):
     _log(f"config OK: scale={preset['scale']} dataset={preset['dataset']}")
 
 
+def cmd_launch(a):
+    from mixlab.launch import launch
+
+    command = a.command_line[1:] if a.command_line[:1] == ["--"] else a.command_line
+    launch(a.gpus, command, log=_log)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mixlab", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("launch", help="run a training command on its own GPUs (torchrun when more than one)")
+    s.add_argument("--gpus", type=int, required=True, help="GPUs of the job (Snakemake's resources.gpu); 0: CPU")
+    s.add_argument("command_line", nargs=argparse.REMAINDER, help="-- COMMAND ARGS...")
+    s.set_defaults(func=cmd_launch)
 
     s = sub.add_parser("synth", help="build the synthetic multitrack corpus (MUSDB18-HQ layout)")
     s.add_argument("--out", required=True)
@@ -407,12 +419,17 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from mixlab.config import ConfigError
     from mixlab.data.tracks import TrackError
+    from mixlab.train.preemption import EXIT_PREEMPTED, Preempted
 
     try:
         args.func(args)
     except (ConfigError, TrackError) as exc:
         print(f"mixlab {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except Preempted as exc:
+        # not done: SLURM requeues a preempted job, Snakemake retries one stopped before its time limit
+        print(f"mixlab {args.command}: {exc}", file=sys.stderr)
+        return EXIT_PREEMPTED
     return 0
 
 

@@ -4,7 +4,7 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+sys.path.insert(0, str(Path(workflow.basedir).parent / "src"))
 
 from mixlab.config import ConfigError, validate
 from mixlab.data import synth as _synth
@@ -15,7 +15,7 @@ from mixlab.train.defaults import same_training
 
 # Validate before any job runs; a bad key stops here with its name.
 try:
-    P = validate(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+    P = validate(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
 except ConfigError as exc:
     raise WorkflowError(f"config.yaml: {exc}")
 
@@ -153,8 +153,29 @@ def caption(what):
             f"{P['train']['steps']} steps x batch {P['train']['batch_size']}, {what}")
 
 
-def train_resources(key):
-    return P["resources"][key]
+def job_class(cls, paper="a"):
+    """A preset's resources for one class of job (train, infer, prep, light); Paper B's may override them."""
+    classes = {**P["resources"], **(P["mixit"].get("resources", {}) if paper == "b" else {})}
+    return classes[cls]
+
+
+def job_threads(cls, paper="a"):
+    r = job_class(cls, paper)
+    return r["cpus"] * max(1, r["gpu"])
+
+
+def job_resources(cls, paper="a"):
+    """Snakemake resources of a job class: `gpu` (also the local --resources gpu=N budget), mem_mb and
+    runtime (minutes); GPU jobs ask SLURM for cpus per GPU, CPU jobs for `threads` CPUs."""
+    r = job_class(cls, paper)
+    res = {"gpu": r["gpu"], "mem_mb": r["mem_mb"], "runtime": r["runtime"]}
+    if r["gpu"] > 0:
+        res["cpus_per_gpu"] = r["cpus"]
+    return res
+
+
+def job_device(cls, paper="a"):
+    return "cuda" if job_class(cls, paper)["gpu"] > 0 else "cpu"
 
 
 def final_targets():
@@ -170,17 +191,18 @@ def separate_args(exp):
     return f"--dim-t {s['dim_t']} --overlap {s['overlap']} --window {s['window']} --batch-size {s['batch_size']}"
 
 
-def separate_device(exp):
-    res = P["mixit"]["resources"] if exp == "mixit" else P["resources"]
-    return "cuda" if res["train_gpu"] > 0 else "cpu"
 
 
 PAPER_A = [f"results/fig{i}.pdf" for i in range(1, 6)] + [f"results/table1.{x}" for x in ("md", "csv", "tex")]
 
 
-# Rules call the `mixlab` console script of the interpreter running Snakemake,
-# also when the environment was not activated (e.g. `.venv/bin/snakemake`).
+# Rules run `python -m mixlab`: the Python of the interpreter running Snakemake, also when its
+# environment was not activated (e.g. `.venv/bin/snakemake`), or the job's conda env (--sdm conda),
+# which holds the dependencies; mixlab itself comes from this repository either way. Jobs inherit
+# both variables, locally and on SLURM (sbatch --export=ALL).
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(Path(workflow.basedir).parent / "src")] + [p for p in [os.environ.get("PYTHONPATH")] if p])
 
 
 # ---- Paper B (workflow/rules/mixit.smk)
@@ -190,7 +212,6 @@ M = P["mixit"]
 MIXIT_ROWS = _mx.table_rows(M)
 MIXIT_MODELS = _mx.finetuned_models(M)
 EXPERIMENT_MODELS["mixit"] = MIXIT_MODELS
-MIXIT_DEVICE = "cuda" if M["resources"]["train_gpu"] > 0 else "cpu"
 PAPER_B = [f"results/mixit/table{i}.{x}" for i in (1, 2, 3) for x in ("md", "csv", "tex")]
 
 

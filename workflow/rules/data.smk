@@ -3,12 +3,15 @@ rule synth_corpus:
         directory(f"{RES}/corpus/musdb"),
     params:
         spec=lambda w: synth_spec(),
+    threads: job_threads("prep", "a")
+    resources:
+        **job_resources("prep", "a"),
     conda:
         ENV
     log:
         f"{RES}/logs/synth_corpus.log",
     shell:
-        "mixlab synth --out {output:q} --seed {params.spec.seed} --sample-rate {params.spec.sample_rate}"
+        "python -m mixlab synth --out {output:q} --seed {params.spec.seed} --sample-rate {params.spec.sample_rate}"
         " --n-train {params.spec.n_train} --n-valid {params.spec.n_valid} --n-test {params.spec.n_test}"
         " --min-seconds {params.spec.min_seconds} --max-seconds {params.spec.max_seconds} > {log:q} 2>&1"
 
@@ -20,12 +23,15 @@ rule stem_store:
         directory(f"{RES}/store/{{split}}"),
     params:
         sample_rate=P["sample_rate"],
+    threads: job_threads("prep", "a")
+    resources:
+        **job_resources("prep", "a"),
     conda:
         ENV
     log:
         f"{RES}/logs/stem_store_{{split}}.log",
     shell:
-        "mixlab store --root {input.corpus:q} --split {wildcards.split} --out {output:q}"
+        "python -m mixlab store --root {input.corpus:q} --split {wildcards.split} --out {output:q}"
         " --sample-rate {params.sample_rate} > {log:q} 2>&1"
 
 
@@ -36,12 +42,15 @@ rule shifted_testset:
         directory(f"{RES}/testsets/{{kind}}{{value}}_s{{seed}}"),
     params:
         sample_rate=P["sample_rate"],
+    threads: job_threads("prep", "a")
+    resources:
+        **job_resources("prep", "a"),
     conda:
         ENV
     log:
         f"{RES}/logs/testsets/{{kind}}{{value}}_s{{seed}}.log",
     shell:
-        "mixlab shift-testset --root {input.corpus:q} --out {output:q} --kind {wildcards.kind}"
+        "python -m mixlab shift-testset --root {input.corpus:q} --out {output:q} --kind {wildcards.kind}"
         " --value {wildcards.value} --seed {wildcards.seed} --sample-rate {params.sample_rate} > {log:q} 2>&1"
 
 
@@ -50,12 +59,15 @@ rule pitch_bank:
         store=f"{RES}/store/{{base}}",
     output:
         directory(f"{RES}/store/{{base}}_pitch{{semitones}}"),
+    threads: job_threads("prep", "a")
+    resources:
+        **job_resources("prep", "a"),
     conda:
         ENV
     log:
         f"{RES}/logs/pitch_bank/{{base}}{{semitones}}.log",
     shell:
-        "mixlab pitch-bank --store {input.store:q} --semitones {wildcards.semitones} --out {output:q} > {log:q} 2>&1"
+        "python -m mixlab pitch-bank --store {input.store:q} --semitones {wildcards.semitones} --out {output:q} > {log:q} 2>&1"
 
 
 rule song_level_store:
@@ -65,10 +77,13 @@ rule song_level_store:
         directory(f"{RES}/store/table1_{{level}}_s{{seed}}"),
     params:
         n_songs=lambda w: "" if P["table1"]["n_songs"] is None else f"--n-songs {P['table1']['n_songs']}",
+    threads: job_threads("prep", "a")
+    resources:
+        **job_resources("prep", "a"),
     conda:
         ENV
     log:
         f"{RES}/logs/song_level/{{level}}_s{{seed}}.log",
     shell:
-        "mixlab song-level-store --store {input.store:q} --kind {wildcards.level} --seed {wildcards.seed}"
+        "python -m mixlab song-level-store --store {input.store:q} --kind {wildcards.level} --seed {wildcards.seed}"
         " {params.n_songs} --out {output:q} > {log:q} 2>&1"

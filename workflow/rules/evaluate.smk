@@ -6,16 +6,19 @@ rule separate:
         directory(f"{RES}/separated/{{testset}}/{{exp}}/{{model}}"),
     params:
         args=lambda w: separate_args(w.exp),
-        device=lambda w: separate_device(w.exp),
-    threads: 1
+        device=lambda w: job_device("infer", "b" if w.exp == "mixit" else "a"),
+    threads: lambda w: job_threads("infer", "b" if w.exp == "mixit" else "a")
     resources:
-        gpu=lambda w: min(1, int(separate_device(w.exp) == "cuda")),
+        gpu=lambda w: job_resources("infer", "b" if w.exp == "mixit" else "a")["gpu"],
+        mem_mb=lambda w: job_resources("infer", "b" if w.exp == "mixit" else "a")["mem_mb"],
+        runtime=lambda w: job_resources("infer", "b" if w.exp == "mixit" else "a")["runtime"],
+        cpus_per_gpu=lambda w: job_resources("infer", "b" if w.exp == "mixit" else "a").get("cpus_per_gpu", 0),
     conda:
         ENV
     log:
         f"{RES}/logs/separate/{{testset}}/{{exp}}/{{model}}.log",
     shell:
-        "mixlab separate --model {input.model:q} --root {input.corpus:q} --split test --out {output:q}"
+        "python -m mixlab separate --model {input.model:q} --root {input.corpus:q} --split test --out {output:q}"
         " {params.args} --device {params.device} --threads {threads} > {log:q} 2>&1"
 
 
@@ -32,13 +35,15 @@ rule score_model:
         estimates=lambda w, input: [f"{input.estimates}/{t}" for t in tracks("test")],
         sample_rate=P["sample_rate"],
         scorer=P["scorer"],
-    threads: 1
+    threads: job_threads("light", "a")
+    resources:
+        **job_resources("light", "a"),
     conda:
         ENV
     log:
         f"{RES}/logs/score/{{testset}}/{{exp}}/{{model}}.log",
     shell:
-        "mixlab score --references {params.references:q} --estimates {params.estimates:q} --out {output:q}"
+        "python -m mixlab score --references {params.references:q} --estimates {params.estimates:q} --out {output:q}"
         " --sample-rate {params.sample_rate} --scorer {params.scorer} --threads {threads} > {log:q} 2>&1"
 
 
@@ -47,12 +52,15 @@ rule aggregate_model:
         lambda w: expand(f"{RES}/scores/{w.testset}/{w.exp}/{w.model}/{{track}}.json", track=tracks("test")),
     output:
         f"{RES}/scores/{{testset}}/{{exp}}/{{model}}.csv",
+    threads: job_threads("light", "a")
+    resources:
+        **job_resources("light", "a"),
     conda:
         ENV
     log:
         f"{RES}/logs/aggregate/{{testset}}/{{exp}}/{{model}}.log",
     shell:
-        "mixlab aggregate {input:q} --out {output:q} > {log:q} 2>&1"
+        "python -m mixlab aggregate {input:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule crosscheck_scorer:
@@ -65,12 +73,15 @@ rule crosscheck_scorer:
     params:
         references=lambda w, input: [f"{input.corpus}/test/{t}" for m, t in crosscheck_pairs(w.exp)],
         estimates=lambda w, input: [f"{e}/{t}" for e, (m, t) in zip(input.estimates, crosscheck_pairs(w.exp))],
+    threads: job_threads("light", "a")
+    resources:
+        **job_resources("light", "a"),
     conda:
         ENV
     log:
         f"{RES}/logs/crosscheck/{{exp}}.log",
     shell:
-        "mixlab crosscheck --references {params.references:q} --estimates {params.estimates:q}"
+        "python -m mixlab crosscheck --references {params.references:q} --estimates {params.estimates:q}"
         " --scores {input.scores:q} --out {output:q} > {log:q} 2>&1"
 
 
@@ -83,12 +94,15 @@ rule eval_set:
         chunk=lambda w: chunk_samples(),
         seeds=P["fig2"]["seeds"],
         max_chunks=lambda w: "" if P["fig2"]["max_chunks"] is None else f"--max-chunks {P['fig2']['max_chunks']}",
+    threads: job_threads("light", "a")
+    resources:
+        **job_resources("light", "a"),
     conda:
         ENV
     log:
         f"{RES}/logs/evalset/{{split}}.log",
     shell:
-        "mixlab evalset --store {input.store:q} --chunk {params.chunk} --seeds {params.seeds}"
+        "python -m mixlab evalset --store {input.store:q} --chunk {params.chunk} --seeds {params.seeds}"
         " {params.max_chunks} --out {output:q} > {log:q} 2>&1"
 
 
@@ -100,15 +114,14 @@ rule training_curve:
     output:
         f"{RES}/curves/fig2/p{{p}}.csv",
     params:
-        device="cuda" if P["resources"]["train_gpu"] > 0 else "cpu",
-    threads: 1
+        device=job_device("infer"),
+    threads: job_threads("infer", "a")
     resources:
-        gpu=min(1, train_resources("train_gpu")),
-        runtime=train_resources("train_runtime_min"),
+        **job_resources("infer", "a"),
     conda:
         ENV
     log:
         f"{RES}/logs/curve/fig2/p{{p}}.log",
     shell:
-        "mixlab curve --snapshots {input.snapshots:q} --splits train valid --stores {input.stores:q}"
+        "python -m mixlab curve --snapshots {input.snapshots:q} --splits train valid --stores {input.stores:q}"
         " --sets {input.sets:q} --device {params.device} --threads {threads} --out {output:q} > {log:q} 2>&1"

@@ -12,12 +12,15 @@ rule fig1:
             f"scale={SCALE}, data={P['dataset']}, {P['sample_rate']} Hz, "
             f"{P['train']['steps']} steps x batch {P['train']['batch_size']}, BSS Eval v4 ({P['scorer']} scorer) median of medians"
         ),
+    threads: job_threads("light", "a")
+    resources:
+        **job_resources("light", "a"),
     conda:
         ENV
     log:
         "results/logs/fig1.log",
     shell:
-        "mixlab fig1 --p {params.p} --tables {input.tables:q} --out {output.pdf:q} --csv {output.csv:q}"
+        "python -m mixlab fig1 --p {params.p} --tables {input.tables:q} --out {output.pdf:q} --csv {output.csv:q}"
         " --caption {params.caption:q} > {log:q} 2>&1"
 
 
@@ -32,12 +35,15 @@ rule fig3:
     params:
         models=EXPERIMENT_MODELS.get("fig3", []),
         caption=caption(f"BSS Eval v4 ({P['scorer']} scorer) median of medians, average of stems"),
+    threads: job_threads("light", "a")
+    resources:
+        **job_resources("light", "a"),
     conda:
         ENV
     log:
         "results/logs/fig3.log",
     shell:
-        "mixlab fig3 --models {params.models} --tables {input.tables:q} --out {output.pdf:q} --csv {output.csv:q}"
+        "python -m mixlab fig3 --models {params.models} --tables {input.tables:q} --out {output.pdf:q} --csv {output.csv:q}"
         " --caption {params.caption:q} > {log:q} 2>&1"
 
 
@@ -51,12 +57,15 @@ rule fig2:
     params:
         p=FIG2_P,
         caption=caption(f"SDX SDR improvement every {P['fig2']['every']} steps, chunks of the training length"),
+    threads: job_threads("light", "a")
+    resources:
+        **job_resources("light", "a"),
     conda:
         ENV
     log:
         "results/logs/fig2.log",
     shell:
-        "mixlab fig2 --p {params.p} --curves {input.curves:q} --out {output.pdf:q} --csv {output.csv:q}"
+        "python -m mixlab fig2 --p {params.p} --curves {input.curves:q} --out {output.pdf:q} --csv {output.csv:q}"
         " --caption {params.caption:q} > {log:q} 2>&1"
 
 
@@ -70,12 +79,15 @@ rule fig4:
     params:
         rows=json.dumps([labels for labels, _, _ in FIG4_ROWS]),
         caption=caption(f"per-stem shifted test sets, seeds {P['fig4']['seeds']}, mean ± std over seeds"),
+    threads: job_threads("light", "a")
+    resources:
+        **job_resources("light", "a"),
     conda:
         ENV
     log:
         "results/logs/fig4.log",
     shell:
-        "mixlab shift-figure --figure 4 --rows '{params.rows}' --tables {input.tables:q} --out {output.pdf:q}"
+        "python -m mixlab shift-figure --figure 4 --rows '{params.rows}' --tables {input.tables:q} --out {output.pdf:q}"
         " --csv {output.csv:q} --caption {params.caption:q} > {log:q} 2>&1"
 
 
@@ -89,12 +101,15 @@ rule fig5:
     params:
         rows=json.dumps([labels for labels, _, _ in fig5_rows()]),
         caption=caption("original mixes with per-stem shifts in training, unmodified test set"),
+    threads: job_threads("light", "a")
+    resources:
+        **job_resources("light", "a"),
     conda:
         ENV
     log:
         "results/logs/fig5.log",
     shell:
-        "mixlab shift-figure --figure 5 --rows '{params.rows}' --tables {input.tables:q} --out {output.pdf:q}"
+        "python -m mixlab shift-figure --figure 5 --rows '{params.rows}' --tables {input.tables:q} --out {output.pdf:q}"
         " --csv {output.csv:q} --caption {params.caption:q} > {log:q} 2>&1"
 
 
@@ -109,12 +124,15 @@ rule table1:
         models=EXPERIMENT_MODELS["table1"],
         caption=caption("trained on original mixes (p = 1) of each set, "
                         + (f"pitch copies up to ±{P['table1']['pitch_max']} st" if P["table1"]["pitch_max"] else "no pitch copies")),
+    threads: job_threads("light", "a")
+    resources:
+        **job_resources("light", "a"),
     conda:
         ENV
     log:
         "results/logs/table1.log",
     shell:
-        "mixlab table1 --models {params.models} --tables {input.tables:q} --out results/table1"
+        "python -m mixlab table1 --models {params.models} --tables {input.tables:q} --out results/table1"
         " --caption {params.caption:q} > {log:q} 2>&1"
 
 

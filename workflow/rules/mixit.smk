@@ -9,12 +9,15 @@ rule fma_synth:
     params:
         spec=M["fma"],
         sample_rate=P["sample_rate"],
+    threads: job_threads("prep", "b")
+    resources:
+        **job_resources("prep", "b"),
     conda:
         ENV
     log:
         f"{RES}/logs/fma_synth.log",
     shell:
-        "mixlab fma-synth --out {output:q} --seed {params.spec[seed]} --sample-rate {params.sample_rate}"
+        "python -m mixlab fma-synth --out {output:q} --seed {params.spec[seed]} --sample-rate {params.sample_rate}"
         " --sizes {params.spec[small]} {params.spec[medium]} {params.spec[large]} {params.spec[full]}"
         " --min-seconds {params.spec[min_seconds]} --max-seconds {params.spec[max_seconds]} > {log:q} 2>&1"
 
@@ -27,13 +30,15 @@ rule fma_prep:
     params:
         c=M["clips"],
         sample_rate=P["sample_rate"],
-    threads: M["resources"]["prep_threads"]
+    threads: job_threads("prep", "b")
+    resources:
+        **job_resources("prep", "b"),
     conda:
         ENV
     log:
         f"{RES}/logs/fma_prep/{{subset}}.log",
     shell:
-        "mixlab fma-prep --root {input.root:q} --subset {wildcards.subset} --out {output:q}"
+        "python -m mixlab fma-prep --root {input.root:q} --subset {wildcards.subset} --out {output:q}"
         " --sample-rate {params.sample_rate} --clip-seconds {params.c[clip_seconds]}"
         " --hop-seconds {params.c[hop_seconds]} --max-silent-seconds {params.c[max_silent_seconds]}"
         " --silence-db {params.c[silence_db]} --workers {threads} > {log:q} 2>&1"
@@ -46,12 +51,15 @@ rule source_activity:
         f"{RES}/mixit/activity.json",
     params:
         a=M["activity"],
+    threads: job_threads("prep", "b")
+    resources:
+        **job_resources("prep", "b"),
     conda:
         ENV
     log:
         f"{RES}/logs/mixit/activity.log",
     shell:
-        "mixlab activity --store {input.store:q} --out {output:q} --segment-seconds {params.a[segment_seconds]}"
+        "python -m mixlab activity --store {input.store:q} --out {output:q} --segment-seconds {params.a[segment_seconds]}"
         " --n-chunks {params.a[n_chunks]} > {log:q} 2>&1"
 
 
@@ -63,19 +71,19 @@ rule pretrain_mixit:
     params:
         spec=lambda w: json.dumps(_mx.pretrain_spec(M, P["sample_rate"], w.size)),
         resume=lambda w: f"{RES}/resume/mixit/pretrained/{w.size}_{w.subset}",
-        device=MIXIT_DEVICE,
-    threads: 1
+        device=job_device("train", "b"),
+        threads=lambda w, threads: max(1, threads // max(1, job_class("train", "b")["gpu"])),
+    threads: job_threads("train", "b")
     resources:
-        gpu=M["resources"]["train_gpu"],
-        mem_mb=M["resources"]["train_mem_mb"],
-        runtime=M["resources"]["train_runtime_min"],
+        **job_resources("train", "b"),
     conda:
         ENV
     log:
         f"{RES}/logs/mixit/pretrain/{{size}}_{{subset}}.log",
     shell:
-        "mixlab train-mixit --spec '{params.spec}' --clips {input.clips:q} --out {output:q}"
-        " --resume-dir {params.resume:q} --device {params.device} --threads {threads} >> {log:q} 2>&1"
+        "python -m mixlab launch --gpus {resources.gpu} -- python -m mixlab train-mixit --spec '{params.spec}' --clips {input.clips:q}"
+        " --out {output:q} --resume-dir {params.resume:q} --device {params.device} --threads {params.threads}"
+        " >> {log:q} 2>&1"
 
 
 rule select_channels:
@@ -86,16 +94,16 @@ rule select_channels:
         f"{RES}/mixit/channels/{{size}}_{{subset}}.json",
     params:
         chunk=M["channel_chunk_seconds"],
-        device=MIXIT_DEVICE,
-    threads: 1
+        device=job_device("infer", "b"),
+    threads: job_threads("infer", "b")
     resources:
-        gpu=min(1, M["resources"]["train_gpu"]),
+        **job_resources("infer", "b"),
     conda:
         ENV
     log:
         f"{RES}/logs/mixit/channels/{{size}}_{{subset}}.log",
     shell:
-        "mixlab select-channels --model {input.model:q} --store {input.store:q} --chunk-seconds {params.chunk}"
+        "python -m mixlab select-channels --model {input.model:q} --store {input.store:q} --chunk-seconds {params.chunk}"
         " --out {output:q} --device {params.device} --threads {threads} > {log:q} 2>&1"
 
 
@@ -108,20 +116,19 @@ rule finetune_mixit:
         spec=lambda w: json.dumps(_mx.finetune_spec(M, P["sample_rate"], w.model)),
         init=lambda w, input: f"--init {input.init} --channels {input.channels}" if "init" in input.keys() else "",
         resume=lambda w: f"{RES}/resume/mixit/{w.model}",
-        device=MIXIT_DEVICE,
-    threads: 1
+        device=job_device("train", "b"),
+        threads=lambda w, threads: max(1, threads // max(1, job_class("train", "b")["gpu"])),
+    threads: job_threads("train", "b")
     resources:
-        gpu=M["resources"]["train_gpu"],
-        mem_mb=M["resources"]["train_mem_mb"],
-        runtime=M["resources"]["train_runtime_min"],
+        **job_resources("train", "b"),
     conda:
         ENV
     log:
         f"{RES}/logs/mixit/finetune/{{model}}.log",
     shell:
-        "mixlab train-mixit --spec '{params.spec}' --store {input.store:q} --activity {input.activity:q}"
-        " {params.init} --out {output:q} --resume-dir {params.resume:q} --device {params.device}"
-        " --threads {threads} >> {log:q} 2>&1"
+        "python -m mixlab launch --gpus {resources.gpu} -- python -m mixlab train-mixit --spec '{params.spec}' --store {input.store:q}"
+        " --activity {input.activity:q} {params.init} --out {output:q} --resume-dir {params.resume:q}"
+        " --device {params.device} --threads {params.threads} >> {log:q} 2>&1"
 
 
 rule usdr_model:
@@ -135,12 +142,15 @@ rule usdr_model:
         references=lambda w, input: [f"{input.corpus}/test/{t}" for t in tracks("test")],
         estimates=lambda w, input: [f"{input.estimates}/{t}" for t in tracks("test")],
         sample_rate=P["sample_rate"],
+    threads: job_threads("light", "b")
+    resources:
+        **job_resources("light", "b"),
     conda:
         ENV
     log:
         f"{RES}/logs/usdr/{{testset}}/{{exp}}/{{model}}.log",
     shell:
-        "mixlab usdr --tracks {params.tracks:q} --references {params.references:q} --estimates {params.estimates:q}"
+        "python -m mixlab usdr --tracks {params.tracks:q} --references {params.references:q} --estimates {params.estimates:q}"
         " --sample-rate {params.sample_rate} --out {output:q} > {log:q} 2>&1"
 
 
@@ -156,12 +166,15 @@ rule mixit_table:
         rows=lambda w: json.dumps([labels for labels, _ in MIXIT_ROWS[w.table]]),
         out=lambda w: f"results/mixit/{w.table}",
         caption=lambda w: mixit_caption(w.table),
+    threads: job_threads("light", "b")
+    resources:
+        **job_resources("light", "b"),
     conda:
         ENV
     log:
         f"{RES}/logs/mixit/{{table}}.log",
     shell:
-        "mixlab mixit-table --rows '{params.rows}' --csdr {input.csdr:q} --usdr {input.usdr:q}"
+        "python -m mixlab mixit-table --rows '{params.rows}' --csdr {input.csdr:q} --usdr {input.usdr:q}"
         " --out {params.out:q} --caption {params.caption:q} > {log:q} 2>&1"
 
 

@@ -9,17 +9,17 @@ rule train:
     params:
         spec=lambda w: json.dumps(run_spec(w.exp, w.model)),
         resume=lambda w: f"{RES}/resume/{w.exp}/{w.model}",
-        device="cuda" if P["resources"]["train_gpu"] > 0 else "cpu",
-    threads: 1
+        device=job_device("train"),
+        # threads per process: one process per GPU when the job has several
+        threads=lambda w, threads: max(1, threads // max(1, job_class("train")["gpu"])),
+    threads: job_threads("train", "a")
     resources:
-        gpu=train_resources("train_gpu"),
-        mem_mb=train_resources("train_mem_mb"),
-        runtime=train_resources("train_runtime_min"),
+        **job_resources("train", "a"),
     conda:
         ENV
     log:
         f"{RES}/logs/train/{{exp}}/{{model}}.log",
     shell:
-        "mixlab train --spec '{params.spec}' --store {input.stores:q} --out {output.model:q}"
+        "python -m mixlab launch --gpus {resources.gpu} -- python -m mixlab train --spec '{params.spec}' --store {input.stores:q} --out {output.model:q}"
         " --snapshots {output.snapshots:q} --resume-dir {params.resume:q} --device {params.device}"
-        " --threads {threads} >> {log:q} 2>&1"
+        " --threads {params.threads} >> {log:q} 2>&1"

@@ -46,11 +46,13 @@ class DynamicMixSampler:
             if seg[:, 0].max() >= len(store):
                 raise ValueError("activity segments refer to songs the stem store does not hold; rebuild them")
 
-    def batch(self, step: int, batch_size: int) -> Batch:
-        rng = np.random.default_rng([self.seed, step])
+    def batch(self, step: int, batch_size: int, rows: slice = slice(None)) -> Batch:
+        """Example b of a step has its own generator: `rows` (one GPU process's share) draws exactly those."""
+        picked = range(batch_size)[rows]
         S, C = len(self.store.stems), 2
-        targets = np.zeros((batch_size, S, C, self.chunk), dtype=np.float32)
-        for b in range(batch_size):
+        targets = np.zeros((len(picked), S, C, self.chunk), dtype=np.float32)
+        for row, b in enumerate(picked):
+            rng = np.random.default_rng([self.seed, step, b])
             for s in range(S):
                 song, start = self.segments[s][rng.integers(len(self.segments[s]))]
                 offset = int(start + rng.integers(self.segment - self.chunk + 1))
@@ -58,7 +60,7 @@ class DynamicMixSampler:
                 drop = rng.random() < self.p_drop
                 if drop:
                     continue
-                x = self.store.read_into(targets[b, s], int(song), s, offset)
+                x = self.store.read_into(targets[row, s], int(song), s, offset)
                 rms = float(np.sqrt(np.mean(x.astype(np.float64) ** 2)))
                 if rms > 1e-8:
                     x *= np.float32(TARGET_RMS * gain / rms)

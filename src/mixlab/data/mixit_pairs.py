@@ -22,17 +22,22 @@ class MixITPairSampler:
                              f"{len(files)} (see its rejects.tsv)")
         self.clips, self.chunk, self.seed = clips, chunk, seed
 
-    def batch(self, step: int, batch_size: int) -> np.ndarray:
-        """-> (B, 2, C, L) float32: the two mixtures of each example."""
-        rng = np.random.default_rng([self.seed, step])
-        out = np.empty((batch_size, 2, 2, self.chunk), dtype=np.float32)
+    def batch(self, step: int, batch_size: int, rows: slice = slice(None)) -> np.ndarray:
+        """-> (B, 2, C, L) float32: the two mixtures of each example.
+
+        Example b of a step has its own generator, so `rows` (one GPU process's
+        share of the global batch) draws exactly those examples of it.
+        """
+        picked = range(batch_size)[rows]
+        out = np.empty((len(picked), 2, 2, self.chunk), dtype=np.float32)
         n = len(self.clips)
-        for b in range(batch_size):
+        for row, b in enumerate(picked):
+            rng = np.random.default_rng([self.seed, step, b])
             i = int(rng.integers(n))
             j = int(rng.integers(n))
             while self.clips.file_of(j) == self.clips.file_of(i):
                 j = int(rng.integers(n))
             for k, c in enumerate((i, j)):
                 offset = int(rng.integers(self.clips.clip_samples - self.chunk + 1))
-                out[b, k] = self.clips.read(c, offset, self.chunk)
+                out[row, k] = self.clips.read(c, offset, self.chunk)
         return out

@@ -138,14 +138,20 @@ class MixSampler:
             self._perm_cache = (epoch, np.random.default_rng([self.seed, 2, epoch]).permutation(self.fixed_mixes))
         return int(self._perm_cache[1][pos])
 
-    def batch(self, step: int, batch_size: int) -> Batch:
+    def batch(self, step: int, batch_size: int, rows: slice = slice(None)) -> Batch:
+        """The step's batch of `batch_size` examples, or its `rows` (one GPU process's share).
+
+        The whole batch is drawn (no audio read) and only `rows` are read, so the
+        shares of N processes are exactly the rows of the one-process batch.
+        """
         if self.fixed_mixes is not None:
-            picks = [self.fixed_mix(self._fixed_index(step * batch_size + b)) for b in range(batch_size)]
+            picks = [self.fixed_mix(self._fixed_index(step * batch_size + b)) for b in range(batch_size)[rows]]
             songs, offsets = (np.stack(x) for x in zip(*picks))
-            original = np.zeros(batch_size, dtype=bool)
+            original = np.zeros(len(songs), dtype=bool)
         else:
             rng = np.random.default_rng([self.seed, step])
-            original, songs, offsets = self.draw(rng, batch_size)
+            original, songs, offsets = (x[rows] for x in self.draw(rng, batch_size))
+        batch_size = len(songs)
         targets = np.empty((batch_size, self.n_stems, 2, self.chunk), dtype=np.float32)
         for b in range(batch_size):
             for s in range(self.n_stems):

@@ -2,9 +2,12 @@
 
 MSE on waveforms, Adam, EMA of the weights, AMP only on CUDA, optional
 gradient clipping. A resume checkpoint (model, EMA, optimizer, scaler, step,
-RNG states) is written every `checkpoint_every` steps; rerunning the same
-command after a kill continues from it. Batches are a pure function of
-(seed, step), so a resumed run reproduces an uninterrupted one.
+RNG states) is written every `checkpoint_every` steps and when SIGTERM or
+SIGUSR1 arrives (train/preemption.py); rerunning the same command after a kill
+continues from it. Batches are a pure function of (seed, step), so a resumed
+run reproduces an uninterrupted one. Launched by torchrun, each process trains
+on its rows of the global batch under DDP (train/distributed.py); rank 0 alone
+writes checkpoints, snapshots, the model and the log.
 """
 from __future__ import annotations
 
@@ -17,9 +20,10 @@ import torch
 from mixlab.data.sampling import MixSampler
 from mixlab.data.stem_store import StemStore
 from mixlab.models import build_model, model_chunk
-from mixlab.train import checkpoint
+from mixlab.train import checkpoint, distributed
 from mixlab.train.defaults import TRAIN_DEFAULTS
 from mixlab.train.ema import EMA
+from mixlab.train.preemption import Preempted, StopRequest
 
 
 
@@ -40,8 +44,17 @@ def train(spec: dict, store_path: str | Path | list, out: str | Path, resume_dir
         raise ValueError(f"unknown train keys: {sorted(unknown)}")
     tcfg = {**TRAIN_DEFAULTS, **spec.get("train", {})}
     spec = {**spec, "train": tcfg}
-    device = torch.device(device)
+    ranks, device = distributed.setup(device)
+    try:
+        return _train(spec, tcfg, store_path, out, resume_dir, device, ranks,
+                      log if ranks.is_main else (lambda *a, **k: None), snapshots)
+    finally:
+        distributed.teardown(ranks)
+
+
+def _train(spec, tcfg, store_path, out, resume_dir, device, ranks, log, snapshots) -> Path:
     torch.manual_seed(tcfg["seed"])
+    rows = ranks.part(tcfg["batch_size"])
 
     store = StemStore(store_path, tracks=spec.get("tracks"))
     model_rate = spec["model"].get("sample_rate", 44100)
@@ -57,6 +70,7 @@ def train(spec: dict, store_path: str | Path | list, out: str | Path, resume_dir
         raise ValueError("train.snapshot_every is set but no snapshot folder was given (--snapshots)")
     snap_tmp = Path(resume_dir) / "snapshots"
     model = build_model(spec["model"]).to(device)
+    net = distributed.wrap(model, ranks, device)
     ema = EMA(model, tcfg["ema_decay"])
     optimizer = torch.optim.Adam(model.parameters(), lr=tcfg["lr"])
     use_amp = device.type == "cuda"
@@ -65,7 +79,8 @@ def train(spec: dict, store_path: str | Path | list, out: str | Path, resume_dir
     resume_path = Path(resume_dir) / "last.pt"
     step = 0
     if resume_path.exists():
-        state = checkpoint.load(resume_path, map_location=device)
+        # on the CPU: RNG states must stay CPU ByteTensors; load_state_dict moves weights and optimizer state
+        state = checkpoint.load(resume_path, map_location="cpu")
         if state["spec"] != _spec_hash(spec):
             raise RuntimeError(f"{resume_path} was written by a run with a different spec; delete it "
                                "(or the whole resume folder) to train this spec from scratch.")
@@ -80,6 +95,8 @@ def train(spec: dict, store_path: str | Path | list, out: str | Path, resume_dir
         log(f"[train] resumed from {resume_path} at step {step}")
 
     def save_resume():
+        if not ranks.is_main:
+            return
         state = {"spec": _spec_hash(spec), "model": model.state_dict(), "ema": ema.state_dict(),
                  "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(), "step": step,
                  "rng_cpu": torch.get_rng_state()}
@@ -89,22 +106,22 @@ def train(spec: dict, store_path: str | Path | list, out: str | Path, resume_dir
 
     # snapshots belong to this run up to its resume point; older leftovers (a deleted
     # resume state, a changed spec) must not end up in this run's curve
-    if snap_tmp.exists():
+    if snap_tmp.exists() and ranks.is_main:
         for f in snap_tmp.glob("step*.pt"):
             if int(f.stem[4:]) > step:
                 f.unlink()
 
     n_params = sum(p.numel() for p in model.parameters())
     log(f"[train] {spec['model']['name']} {n_params / 1e6:.2f}M params, {len(store)} songs, "
-        f"p_original={tcfg['p_original']}, {tcfg['steps']} steps x batch {tcfg['batch_size']} on {device}")
-    model.train()
-    t0, s0, running = time.perf_counter(), step, 0.0
-    while step < tcfg["steps"]:
-        batch = sampler.batch(step, tcfg["batch_size"])
+        f"p_original={tcfg['p_original']}, {tcfg['steps']} steps x batch {tcfg['batch_size']} on {device}"
+        + (f" ({ranks.world} processes x {rows.stop - rows.start})" if ranks.world > 1 else ""))
+    def _step(step, running):
+        batch = sampler.batch(step, tcfg["batch_size"], rows)
         mixture = torch.from_numpy(batch.mixture).to(device)
         targets = torch.from_numpy(batch.targets).to(device)
         with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
-            estimates = model(mixture)
+            estimates = net(mixture)
+        # mean over this rank's rows; DDP averages the ranks' gradients: the global batch's mean
         loss = torch.nn.functional.mse_loss(estimates.float(), targets)
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
@@ -114,18 +131,37 @@ def train(spec: dict, store_path: str | Path | list, out: str | Path, resume_dir
         scaler.step(optimizer)
         scaler.update()
         ema.update(model)
-        step += 1
-        running += loss.item()
-        if step % tcfg["log_every"] == 0 or step == tcfg["steps"]:
-            n = step - s0
-            rate = n / (time.perf_counter() - t0)
-            log(f"[train] step {step}/{tcfg['steps']} loss {running / n:.6f} {rate:.2f} steps/s")
-            t0, s0, running = time.perf_counter(), step, 0.0
-        if tcfg["snapshot_every"] and step % tcfg["snapshot_every"] == 0:
-            checkpoint.save_model(snap_tmp / f"step{step:08d}.pt", spec, ema.state_dict(), step)
-        if step % tcfg["checkpoint_every"] == 0 and step < tcfg["steps"]:
-            save_resume()
+        return step + 1, running + loss.item()
 
+    model.train()
+    t0, s0, running = time.perf_counter(), step, 0.0
+    with StopRequest() as stop:
+        while step < tcfg["steps"]:
+            step, running = _step(step, running)
+            if step % tcfg["log_every"] == 0 or step == tcfg["steps"]:
+                n = step - s0
+                rate = n / (time.perf_counter() - t0)
+                log(f"[train] step {step}/{tcfg['steps']} loss "
+                    f"{distributed.mean_over_ranks(running, ranks, device) / n:.6f} {rate:.2f} steps/s")
+                t0, s0, running = time.perf_counter(), step, 0.0
+            if tcfg["snapshot_every"] and step % tcfg["snapshot_every"] == 0 and ranks.is_main:
+                checkpoint.save_model(snap_tmp / f"step{step:08d}.pt", spec, ema.state_dict(), step)
+            if step % tcfg["checkpoint_every"] == 0 and step < tcfg["steps"]:
+                save_resume()
+            if step < tcfg["steps"] and distributed.any_rank([stop.requested], ranks, device)[0]:
+                save_resume()
+                distributed.barrier(ranks)
+                log(f"[train] {stop.name()}: resume checkpoint written at step {step}; rerun to continue")
+                raise Preempted(f"stopped by {stop.name()} at step {step}/{tcfg['steps']}; "
+                                f"{resume_path} resumes it")
+
+    if ranks.is_main:
+        _finish(out, spec, ema, step, snap_tmp, snapshots, resume_path, log)
+    distributed.barrier(ranks)
+    return Path(out)
+
+
+def _finish(out, spec, ema, step, snap_tmp, snapshots, resume_path, log):
     if snapshots is not None:
         Path(snapshots).mkdir(parents=True, exist_ok=True)
         for f in sorted(snap_tmp.glob("step*.pt")) if snap_tmp.exists() else []:
@@ -134,4 +170,4 @@ def train(spec: dict, store_path: str | Path | list, out: str | Path, resume_dir
     # The finished model is the output now; a stale resume state would make a forced rerun a no-op.
     resume_path.unlink(missing_ok=True)
     log(f"[train] wrote {out}")
-    return Path(out)
+

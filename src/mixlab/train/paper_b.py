@@ -12,8 +12,11 @@ GradScaler) on CUDA only. The paper uses no EMA; the final weights are the model
   `freeze_separator` only encoder and decoder learn (Paper B Table 2).
 
 A resume checkpoint (model, optimizer, scaler, step, RNG) is written every
-`checkpoint_every` steps and picked up when the same command is rerun; batches
-are a pure function of (seed, step), so a resumed run equals an uninterrupted one.
+`checkpoint_every` steps and on SIGTERM/SIGUSR1 (train/preemption.py), and
+picked up when the same command is rerun; batches are a pure function of
+(seed, step), so a resumed run equals an uninterrupted one. Under torchrun each
+process trains on its rows of the global batch with DDP (train/distributed.py);
+rank 0 writes checkpoints, the model and the log.
 """
 from __future__ import annotations
 
@@ -24,7 +27,8 @@ from pathlib import Path
 import torch
 
 from mixlab.models import build_model
-from mixlab.train import checkpoint
+from mixlab.train import checkpoint, distributed
+from mixlab.train.preemption import Preempted, StopRequest
 from mixlab.train.schedule import lr_at
 
 PAPER_B_DEFAULTS = {
@@ -66,8 +70,17 @@ def train(spec: dict, out: str | Path, resume_dir: str | Path, device: str = "cp
         raise ValueError(f"unknown train keys: {sorted(unknown)}")
     tcfg = {**PAPER_B_DEFAULTS, **spec.get("train", {})}
     spec = {**spec, "train": tcfg, "init": None if init is None else "pretrained"}
-    device = torch.device(device)
+    ranks, device = distributed.setup(device)
+    try:
+        return _train(spec, tcfg, stage, out, resume_dir, device, ranks,
+                      log if ranks.is_main else (lambda *a, **k: None), clips, store, activity, init, channels)
+    finally:
+        distributed.teardown(ranks)
+
+
+def _train(spec, tcfg, stage, out, resume_dir, device, ranks, log, clips, store, activity, init, channels) -> Path:
     torch.manual_seed(tcfg["seed"])
+    rows = ranks.part(tcfg["batch_size"])
     model = _build(spec, init, channels, device, log)
     chunk = model.cfg.chunk_size
 
@@ -82,9 +95,9 @@ def train(spec: dict, out: str | Path, resume_dir: str | Path, device: str = "cp
         sampler = MixITPairSampler(clip_store, chunk, tcfg["seed"])
 
         def step_loss(step):
-            mixtures = torch.from_numpy(sampler.batch(step, tcfg["batch_size"])).to(device)
+            mixtures = torch.from_numpy(sampler.batch(step, tcfg["batch_size"], rows)).to(device)
             with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
-                est = model(mixtures.sum(1))
+                est = net(mixtures.sum(1))
             return mixit_efficient(mixtures, est.float())[0].mean()
         data_desc = f"{len(clip_store)} FMA clips"
     else:
@@ -100,11 +113,11 @@ def train(spec: dict, out: str | Path, resume_dir: str | Path, device: str = "cp
         sampler = DynamicMixSampler(stems, activity, chunk, tcfg["seed"], tcfg["gain_db"], tcfg["p_drop"])
 
         def step_loss(step):
-            batch = sampler.batch(step, tcfg["batch_size"])
+            batch = sampler.batch(step, tcfg["batch_size"], rows)
             mixture = torch.from_numpy(batch.mixture).to(device)
             targets = torch.from_numpy(batch.targets).to(device)
             with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
-                est = model(mixture)
+                est = net(mixture)
             return neg_thresholded_snr_silent_safe(targets, est.float(), mixture).mean()
         data_desc = f"{len(stems)} songs, dynamic mixing"
 
@@ -112,6 +125,7 @@ def train(spec: dict, out: str | Path, resume_dir: str | Path, device: str = "cp
         for p in model.separator.parameters():
             p.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
+    net = distributed.wrap(model, ranks, device)  # after freezing: DDP syncs only trained parameters
     optimizer = torch.optim.AdamW(params, lr=tcfg["lr"], weight_decay=tcfg["weight_decay"])
     use_amp = device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
@@ -120,7 +134,8 @@ def train(spec: dict, out: str | Path, resume_dir: str | Path, device: str = "cp
     resume_path = Path(resume_dir) / "last.pt"
     step = 0
     if resume_path.exists():
-        state = checkpoint.load(resume_path, map_location=device)
+        # on the CPU: RNG states must stay CPU ByteTensors; load_state_dict moves weights and optimizer state
+        state = checkpoint.load(resume_path, map_location="cpu")
         if state["spec"] != spec_key:
             raise RuntimeError(f"{resume_path} was written by a run with a different spec; delete it "
                                "(or the whole resume folder) to train this spec from scratch.")
@@ -132,6 +147,8 @@ def train(spec: dict, out: str | Path, resume_dir: str | Path, device: str = "cp
         log(f"[train] resumed from {resume_path} at step {step}")
 
     def save_resume():
+        if not ranks.is_main:
+            return
         checkpoint.atomic_save({"spec": spec_key, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                                 "scaler": scaler.state_dict(), "step": step, "rng_cpu": torch.get_rng_state()},
                                resume_path)
@@ -139,17 +156,9 @@ def train(spec: dict, out: str | Path, resume_dir: str | Path, device: str = "cp
     n_train = sum(p.numel() for p in params)
     log(f"[train] {stage} bs_locoformer {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M params "
         f"({n_train / 1e6:.2f}M trained), {model.cfg.n_outputs} outputs, {data_desc}, "
-        f"{tcfg['steps']} steps x batch {tcfg['batch_size']} on {device}")
-    model.train()
-    t0, s0, running = time.perf_counter(), step, 0.0
-    while step < tcfg["steps"]:
-        lr = lr_at(step, tcfg["lr"], tcfg["warmup_steps"], tcfg["epoch_steps"], tcfg["decay"],
-                   tcfg["decay_start_epoch"], tcfg["decay_every_epochs"])
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        loss = step_loss(step)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"loss is {loss.item()} at step {step}; lower train.lr or check the data")
+        f"{tcfg['steps']} steps x batch {tcfg['batch_size']} on {device}"
+        + (f" ({ranks.world} processes x {rows.stop - rows.start})" if ranks.world > 1 else ""))
+    def _update(loss):
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         if tcfg["grad_clip"] > 0:
@@ -157,18 +166,43 @@ def train(spec: dict, out: str | Path, resume_dir: str | Path, device: str = "cp
             torch.nn.utils.clip_grad_norm_(params, tcfg["grad_clip"])
         scaler.step(optimizer)
         scaler.update()
-        step += 1
-        running += loss.item()
-        if step % tcfg["log_every"] == 0 or step == tcfg["steps"]:
-            n = step - s0
-            log(f"[train] step {step}/{tcfg['steps']} loss {running / n:.3f} dB lr {lr:.2e} "
-                f"{n / (time.perf_counter() - t0):.2f} steps/s")
-            t0, s0, running = time.perf_counter(), step, 0.0
-        if step % tcfg["checkpoint_every"] == 0 and step < tcfg["steps"]:
-            save_resume()
 
-    spec_out = {**spec, "model": {**spec["model"], "n_outputs": model.cfg.n_outputs}}
-    checkpoint.save_model(out, spec_out, model.state_dict(), step)
-    resume_path.unlink(missing_ok=True)
-    log(f"[train] wrote {out}")
+    model.train()
+    t0, s0, running = time.perf_counter(), step, 0.0
+    with StopRequest() as stop:
+        while step < tcfg["steps"]:
+            lr = lr_at(step, tcfg["lr"], tcfg["warmup_steps"], tcfg["epoch_steps"], tcfg["decay"],
+                       tcfg["decay_start_epoch"], tcfg["decay_every_epochs"])
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            loss = step_loss(step)
+            # every rank must agree before the backward pass: a rank that raised alone would hang the others
+            if distributed.any_rank([not torch.isfinite(loss).item()], ranks, device)[0]:
+                raise FloatingPointError(f"loss is not finite at step {step} (this rank: {loss.item()}); "
+                                         "lower train.lr or check the data")
+            _update(loss)
+            step += 1
+            running += loss.item()
+            if step % tcfg["log_every"] == 0 or step == tcfg["steps"]:
+                n = step - s0
+                log(f"[train] step {step}/{tcfg['steps']} loss "
+                    f"{distributed.mean_over_ranks(running, ranks, device) / n:.3f} dB lr {lr:.2e} "
+                    f"{n / (time.perf_counter() - t0):.2f} steps/s")
+                t0, s0, running = time.perf_counter(), step, 0.0
+            if step % tcfg["checkpoint_every"] == 0 and step < tcfg["steps"]:
+                save_resume()
+            if step < tcfg["steps"] and distributed.any_rank([stop.requested], ranks, device)[0]:
+                save_resume()
+                distributed.barrier(ranks)
+                log(f"[train] {stop.name()}: resume checkpoint written at step {step}; rerun to continue")
+                raise Preempted(f"stopped by {stop.name()} at step {step}/{tcfg['steps']}; "
+                                f"{resume_path} resumes it")
+
+    if ranks.is_main:
+        spec_out = {**spec, "model": {**spec["model"], "n_outputs": model.cfg.n_outputs}}
+        checkpoint.save_model(out, spec_out, model.state_dict(), step)
+        resume_path.unlink(missing_ok=True)
+        log(f"[train] wrote {out}")
+    distributed.barrier(ranks)
     return Path(out)
+

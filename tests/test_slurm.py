@@ -1,0 +1,84 @@
+"""The SLURM profile on a real SLURM: a one-node cluster on localhost (tools/slurm/localhost_cluster.sh:
+munged, MariaDB + slurmdbd for sacct, slurmctld, slurmd) runs Fig. 1 at the tiny scale through
+workflow/profiles/slurm; sacct must show every job as a completed SLURM job, and the results must
+equal a local run's. Needs root (or passwordless sudo) to install and start the daemons."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from mixlab.train import checkpoint
+
+REPO = Path(__file__).resolve().parents[1]
+CLUSTER = REPO / "tools" / "slurm" / "localhost_cluster.sh"
+SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+
+
+def _can_admin():
+    if os.geteuid() == 0:
+        return True
+    return shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0
+
+
+pytestmark = pytest.mark.skipif(not _can_admin(), reason="starting slurmctld/slurmd/munge needs root or sudo -n")
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster():
+    try:
+        res = subprocess.run(["bash", str(CLUSTER), "start"], capture_output=True, text=True, timeout=900)
+        assert res.returncode == 0, f"cluster did not start:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+        yield
+    finally:
+        # stops only what `start` started, also after a failed start
+        subprocess.run(["bash", str(CLUSTER), "stop"], capture_output=True, text=True, timeout=300)
+
+
+def _workdir(path):
+    path.mkdir()
+    cfg = yaml.safe_load((REPO / "config.yaml").read_text())
+    cfg["scale"] = "tiny"
+    (path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def _snakemake(workdir, *args, timeout=1200):
+    cmd = [SNAKEMAKE, "-s", str(REPO / "workflow" / "Snakefile"), "--directory", str(workdir), *args]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=workdir)
+    assert res.returncode == 0, f"{' '.join(cmd)} failed:\n{res.stdout[-4000:]}\n{res.stderr[-6000:]}"
+    return res.stdout + res.stderr
+
+
+def test_fig1_through_the_slurm_profile_equals_a_local_run(slurm_cluster, tmp_path):
+    target = "results/fig1.pdf"
+    on_slurm = _workdir(tmp_path / "slurm")
+    log = _snakemake(on_slurm, "--workflow-profile", str(REPO / "workflow" / "profiles" / "slurm"),
+                     "--default-resources", "slurm_partition=debug", "slurm_account=ci",
+                     "--slurm-init-seconds-before-status-checks", "2", "--jobs", "4", "--latency-wait", "10", target)
+    ids = sorted(set(re.findall(r"SLURM jobid (\d+)", log)), key=int)
+    rules = re.findall(r"^rule (\w+):", log, re.M)
+    assert ids and len(ids) == len(rules), f"{len(ids)} SLURM jobs for {len(rules)} rule jobs:\n{log[-3000:]}"
+    acct = subprocess.run(["sacct", "-X", "-P", "-n", "-j", ",".join(ids), "-o", "JobID,State,ExitCode,Comment"],
+                          capture_output=True, text=True, check=True).stdout.split("\n")
+    rows = [r.split("|") for r in acct if r.strip()]
+    assert sorted(r[0] for r in rows) == sorted(ids)
+    assert all(r[1] == "COMPLETED" and r[2] == "0:0" for r in rows), acct
+    comments = [c for *_, c in rows]     # the plugin puts rule_<name>... into --comment
+    for rule in ("synth_corpus", "train", "separate", "score_model", "fig1"):
+        assert any(c.startswith(f"rule_{rule}") for c in comments), (rule, comments)
+
+    local = _workdir(tmp_path / "local")
+    _snakemake(local, "--cores", "2", target)
+    for rel in ("results/fig1.csv", "results/tiny/scores/test/fig1/p0.00.csv", "results/tiny/scores/test/fig1/p1.00.csv"):
+        assert (on_slurm / rel).read_text() == (local / rel).read_text(), rel
+    for m in ("p0.00", "p1.00"):
+        a = checkpoint.load(on_slurm / f"results/tiny/models/fig1/{m}.pt")["state_dict"]
+        b = checkpoint.load(local / f"results/tiny/models/fig1/{m}.pt")["state_dict"]
+        for k in a:
+            torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=f"{m}: {k}")
