@@ -201,8 +201,8 @@ PAPER_A = [f"results/fig{i}.pdf" for i in range(1, 6)] + [f"results/table1.{x}" 
 # which holds the dependencies; mixlab itself comes from this repository either way. Jobs inherit
 # both variables, locally and on SLURM (sbatch --export=ALL).
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    [str(Path(workflow.basedir).parent / "src")] + [p for p in [os.environ.get("PYTHONPATH")] if p])
+os.environ.update(PYTHONPATH=os.pathsep.join(
+    [str(Path(workflow.basedir).parent / "src")] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
 
 
 # ---- Paper B (workflow/rules/mixit.smk)
