@@ -23,7 +23,7 @@ from mixlab.models import build_model, model_chunk
 from mixlab.train import checkpoint, distributed
 from mixlab.train.defaults import TRAIN_DEFAULTS
 from mixlab.train.ema import EMA
-from mixlab.train.preemption import Preempted, StopRequest
+from mixlab.train.preemption import StopRequest, stop_here
 
 
 
@@ -148,12 +148,7 @@ def _train(spec, tcfg, store_path, out, resume_dir, device, ranks, log, snapshot
                 checkpoint.save_model(snap_tmp / f"step{step:08d}.pt", spec, ema.state_dict(), step)
             if step % tcfg["checkpoint_every"] == 0 and step < tcfg["steps"]:
                 save_resume()
-            if step < tcfg["steps"] and distributed.any_rank([stop.requested], ranks, device)[0]:
-                save_resume()
-                distributed.barrier(ranks)
-                log(f"[train] {stop.name()}: resume checkpoint written at step {step}; rerun to continue")
-                raise Preempted(f"stopped by {stop.name()} at step {step}/{tcfg['steps']}; "
-                                f"{resume_path} resumes it")
+            stop_here(stop, step, tcfg["steps"], save_resume, resume_path, ranks, device, log)
 
     if ranks.is_main:
         _finish(out, spec, ema, step, snap_tmp, snapshots, resume_path, log)

@@ -28,7 +28,7 @@ import torch
 
 from mixlab.models import build_model
 from mixlab.train import checkpoint, distributed
-from mixlab.train.preemption import Preempted, StopRequest
+from mixlab.train.preemption import StopRequest, stop_here
 from mixlab.train.schedule import lr_at
 
 PAPER_B_DEFAULTS = {
@@ -191,12 +191,7 @@ def _train(spec, tcfg, stage, out, resume_dir, device, ranks, log, clips, store,
                 t0, s0, running = time.perf_counter(), step, 0.0
             if step % tcfg["checkpoint_every"] == 0 and step < tcfg["steps"]:
                 save_resume()
-            if step < tcfg["steps"] and distributed.any_rank([stop.requested], ranks, device)[0]:
-                save_resume()
-                distributed.barrier(ranks)
-                log(f"[train] {stop.name()}: resume checkpoint written at step {step}; rerun to continue")
-                raise Preempted(f"stopped by {stop.name()} at step {step}/{tcfg['steps']}; "
-                                f"{resume_path} resumes it")
+            stop_here(stop, step, tcfg["steps"], save_resume, resume_path, ranks, device, log)
 
     if ranks.is_main:
         spec_out = {**spec, "model": {**spec["model"], "n_outputs": model.cfg.n_outputs}}

@@ -47,3 +47,16 @@ class StopRequest:
         for s, h in self._previous.items():
             signal.signal(s, h)
         return False
+
+
+def stop_here(stop: StopRequest, step: int, steps: int, save_resume, resume_path, ranks, device, log) -> None:
+    """After an optimizer step: when any rank got a stop signal, write the resume checkpoint and raise
+    `Preempted` on every rank at this same step (the ranks agree through one all-reduce)."""
+    from mixlab.train import distributed
+
+    if step >= steps or not distributed.any_rank([stop.requested], ranks, device)[0]:
+        return
+    save_resume()
+    distributed.barrier(ranks)
+    log(f"[train] {stop.name()}: resume checkpoint written at step {step}; rerun to continue")
+    raise Preempted(f"stopped by {stop.name()} at step {step}/{steps}; {resume_path} resumes it")
