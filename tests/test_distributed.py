@@ -113,6 +113,33 @@ def test_signal_writes_a_checkpoint_exits_nonzero_and_the_rerun_resumes(sig, tin
     _assert_same_weights(tmp_path / "ref.pt", out, atol=0)
 
 
+def test_sigterm_to_torchrun_stops_both_ranks_at_one_step_and_the_rerun_resumes(tiny_store, tmp_path):
+    """torchrun forwards SIGTERM to its workers; they agree on the step, rank 0 writes the checkpoint."""
+    spec = _spec(steps=40, every=1000)
+    spec["train"]["batch_size"] = 4
+    run_cli(*_train_args(spec, tiny_store, tmp_path / "ref.pt", tmp_path / "ref_r"))
+    out, resume = tmp_path / "m.pt", tmp_path / "r"
+    env = {**os.environ, "MIXLAB_DIST_BACKEND": "gloo"}
+    cmd = command_for(2, [MIXLAB, *map(str, _train_args(spec, tiny_store, out, resume))])
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**env, "OMP_NUM_THREADS": "1"})
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if "step 3/" in line:
+            proc.send_signal(signal.SIGTERM)
+            break
+    rest, _ = proc.communicate(timeout=300)
+    log = "".join(seen) + rest
+    assert proc.returncode != 0, log
+    assert log.count("SIGTERM: resume checkpoint written at step") == 1, log     # rank 0 alone
+    stopped_at = checkpoint.load(resume / "last.pt")["step"]
+    assert 3 <= stopped_at < 40 and not out.exists()
+    rerun = _torchrun(2, _train_args(spec, tiny_store, out, resume), tmp_path)
+    assert f"at step {stopped_at}" in rerun.stdout
+    _assert_same_weights(tmp_path / "ref.pt", out, atol=1e-5)
+
+
 def test_mixit_pretraining_stops_on_sigusr1_and_resumes(tmp_path):
     clips = _clip_store(tmp_path / "clips")
     spec = _pre_spec(steps=30)

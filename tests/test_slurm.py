@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -40,16 +41,27 @@ def slurm_cluster():
         subprocess.run(["bash", str(CLUSTER), "stop"], capture_output=True, text=True, timeout=300)
 
 
-def _workdir(path):
+def _workdir(path, **train):
     path.mkdir()
     cfg = yaml.safe_load((REPO / "config.yaml").read_text())
     cfg["scale"] = "tiny"
+    cfg["presets"]["tiny"]["train"].update(train)
     (path / "config.yaml").write_text(yaml.safe_dump(cfg))
     return path
 
 
+def _cmd(workdir, *args):
+    return [SNAKEMAKE, "-s", str(REPO / "workflow" / "Snakefile"), "--directory", str(workdir), *args]
+
+
+def _on_slurm(*args):
+    return ["--workflow-profile", str(REPO / "workflow" / "profiles" / "slurm"),
+            "--default-resources", "slurm_partition=debug", "slurm_account=ci",
+            "--slurm-init-seconds-before-status-checks", "2", "--jobs", "4", "--latency-wait", "10", *args]
+
+
 def _snakemake(workdir, *args, timeout=1200):
-    cmd = [SNAKEMAKE, "-s", str(REPO / "workflow" / "Snakefile"), "--directory", str(workdir), *args]
+    cmd = _cmd(workdir, *args)
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=workdir)
     assert res.returncode == 0, f"{' '.join(cmd)} failed:\n{res.stdout[-4000:]}\n{res.stderr[-6000:]}"
     return res.stdout + res.stderr
@@ -58,9 +70,7 @@ def _snakemake(workdir, *args, timeout=1200):
 def test_fig1_through_the_slurm_profile_equals_a_local_run(slurm_cluster, tmp_path):
     target = "results/fig1.pdf"
     on_slurm = _workdir(tmp_path / "slurm")
-    log = _snakemake(on_slurm, "--workflow-profile", str(REPO / "workflow" / "profiles" / "slurm"),
-                     "--default-resources", "slurm_partition=debug", "slurm_account=ci",
-                     "--slurm-init-seconds-before-status-checks", "2", "--jobs", "4", "--latency-wait", "10", target)
+    log = _snakemake(on_slurm, *_on_slurm(target))
     ids = sorted(set(re.findall(r"SLURM jobid (\d+)", log)), key=int)
     rules = re.findall(r"^rule (\w+):", log, re.M)
     assert ids and len(ids) == len(rules), f"{len(ids)} SLURM jobs for {len(rules)} rule jobs:\n{log[-3000:]}"
@@ -82,3 +92,34 @@ def test_fig1_through_the_slurm_profile_equals_a_local_run(slurm_cluster, tmp_pa
         b = checkpoint.load(local / f"results/tiny/models/fig1/{m}.pt")["state_dict"]
         for k in a:
             torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=f"{m}: {k}")
+
+
+def test_a_requeued_training_job_resumes_from_its_checkpoint(slurm_cluster, tmp_path):
+    """`scontrol requeue` (what preemption with PreemptMode=REQUEUE does): SLURM sends SIGTERM, the training
+    writes its checkpoint and exits, SLURM runs the job again (--requeue from the profile), it resumes;
+    the model equals an uninterrupted local run's."""
+    model = "results/tiny/models/fig1/p1.00.pt"
+    train = {"steps": 600, "log_every": 1, "checkpoint_every": 100000}
+    wd = _workdir(tmp_path / "slurm", **train)
+    log = wd / "results/tiny/logs/train/fig1/p1.00.log"
+    proc = subprocess.Popen(_cmd(wd, *_on_slurm(model)), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 600
+    while not (log.exists() and "step 20/" in log.read_text()):
+        assert proc.poll() is None and time.time() < deadline, "training never reached step 20 on SLURM"
+        time.sleep(0.5)
+    queue = subprocess.run(["squeue", "-h", "-o", "%i|%k"], capture_output=True, text=True, check=True).stdout
+    job = next(line.split("|")[0] for line in queue.splitlines() if "rule_train" in line)
+    subprocess.run(["scontrol", "requeue", job], check=True)
+    out, _ = proc.communicate(timeout=900)
+    assert proc.returncode == 0, out[-5000:]
+    history = subprocess.run(["sacct", "-D", "-X", "-P", "-n", "-j", job, "-o", "State"], capture_output=True,
+                             text=True, check=True).stdout.split()
+    assert "REQUEUED" in history and history[-1] == "COMPLETED", history
+    text = log.read_text()
+    assert "resumed from" in text and "step 600/600" in text, text[-2000:]
+
+    local = _workdir(tmp_path / "local", **train)
+    _snakemake(local, "--cores", "2", model)
+    a, b = checkpoint.load(wd / model)["state_dict"], checkpoint.load(local / model)["state_dict"]
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=k)

@@ -171,6 +171,11 @@ def job_resources(cls, paper="a"):
     res = {"gpu": r["gpu"], "mem_mb": r["mem_mb"], "runtime": r["runtime"]}
     if r["gpu"] > 0:
         res["cpus_per_gpu"] = r["cpus"]
+    if cls == "train":
+        # SLURM: SIGTERM a tenth of the time limit (at most 10 min) before it; the training writes its
+        # checkpoint and exits, the retry resumes. TERM, not USR1: the Snakemake job step that runs the
+        # rule inside the allocation shuts down gracefully on TERM and dies on USR1.
+        res["slurm_extra"] = f"--signal=TERM@{max(5, min(600, r['runtime'] * 6))}"
     return res
 
 
