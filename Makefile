@@ -27,7 +27,7 @@ demo: setup
 	$(VENV)/bin/snakemake --cores $(CORES) $(TARGET)
 
 test: setup
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q --durations=12
 
 bench: setup
 	$(VENV)/bin/python bench/run.py

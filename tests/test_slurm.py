@@ -41,11 +41,13 @@ def slurm_cluster():
         subprocess.run(["bash", str(CLUSTER), "stop"], capture_output=True, text=True, timeout=300)
 
 
-def _workdir(path, **train):
+def _workdir(path):
     path.mkdir()
     cfg = yaml.safe_load((REPO / "config.yaml").read_text())
     cfg["scale"] = "tiny"
-    cfg["presets"]["tiny"]["train"].update(train)
+    # long enough to requeue a training job mid-run; no periodic checkpoint, so only the signal writes one
+    cfg["presets"]["tiny"]["train"].update(steps=300, log_every=1, checkpoint_every=100000)
+    cfg["presets"]["tiny"]["fig2"]["every"] = 100
     (path / "config.yaml").write_text(yaml.safe_dump(cfg))
     return path
 
@@ -67,10 +69,25 @@ def _snakemake(workdir, *args, timeout=1200):
     return res.stdout + res.stderr
 
 
-def test_fig1_through_the_slurm_profile_equals_a_local_run(slurm_cluster, tmp_path):
+def test_fig1_on_slurm_with_a_requeued_training_equals_a_local_run(slurm_cluster, tmp_path):
+    """Fig. 1 through workflow/profiles/slurm; one training job is requeued mid-run with `scontrol requeue`
+    (what preemption with PreemptMode=REQUEUE does): SLURM sends SIGTERM, the training writes its checkpoint
+    and exits, SLURM runs the same job again (--requeue from the profile) and it resumes."""
     target = "results/fig1.pdf"
     on_slurm = _workdir(tmp_path / "slurm")
-    log = _snakemake(on_slurm, *_on_slurm(target))
+    train_log = on_slurm / "results/tiny/logs/train/fig1/p1.00.log"
+    proc = subprocess.Popen(_cmd(on_slurm, *_on_slurm(target)), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    deadline = time.time() + 900
+    while not (train_log.exists() and "step 20/" in train_log.read_text()):
+        assert proc.poll() is None and time.time() < deadline, "training p1.00 never reached step 20 on SLURM"
+        time.sleep(0.5)
+    queue = subprocess.run(["squeue", "-h", "-o", "%i|%k"], capture_output=True, text=True, check=True).stdout
+    requeued = next(line.split("|")[0] for line in queue.splitlines() if "rule_train" in line and "p1.00" in line)
+    subprocess.run(["scontrol", "requeue", requeued], check=True)
+    log, _ = proc.communicate(timeout=1200)
+    assert proc.returncode == 0, log[-5000:]
+
     ids = sorted(set(re.findall(r"SLURM jobid (\d+)", log)), key=int)
     rules = re.findall(r"^rule (\w+):", log, re.M)
     assert ids and len(ids) == len(rules), f"{len(ids)} SLURM jobs for {len(rules)} rule jobs:\n{log[-3000:]}"
@@ -79,9 +96,13 @@ def test_fig1_through_the_slurm_profile_equals_a_local_run(slurm_cluster, tmp_pa
     rows = [r.split("|") for r in acct if r.strip()]
     assert sorted(r[0] for r in rows) == sorted(ids)
     assert all(r[1] == "COMPLETED" and r[2] == "0:0" for r in rows), acct
-    comments = [c for *_, c in rows]     # the plugin puts rule_<name>... into --comment
+    comments = [c for *_, c in rows]     # the plugin puts rule_<name>_wildcards_... into --comment
     for rule in ("synth_corpus", "train", "separate", "score_model", "fig1"):
         assert any(c.startswith(f"rule_{rule}") for c in comments), (rule, comments)
+    history = subprocess.run(["sacct", "-D", "-X", "-P", "-n", "-j", requeued, "-o", "State"], capture_output=True,
+                             text=True, check=True).stdout.split()
+    assert history == ["REQUEUED", "COMPLETED"], history
+    assert re.search(r"resumed from .* at step (2\d|[3-9]\d|\d{3})", train_log.read_text()), train_log.read_text()[:500]
 
     local = _workdir(tmp_path / "local")
     _snakemake(local, "--cores", "2", target)
@@ -92,34 +113,3 @@ def test_fig1_through_the_slurm_profile_equals_a_local_run(slurm_cluster, tmp_pa
         b = checkpoint.load(local / f"results/tiny/models/fig1/{m}.pt")["state_dict"]
         for k in a:
             torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=f"{m}: {k}")
-
-
-def test_a_requeued_training_job_resumes_from_its_checkpoint(slurm_cluster, tmp_path):
-    """`scontrol requeue` (what preemption with PreemptMode=REQUEUE does): SLURM sends SIGTERM, the training
-    writes its checkpoint and exits, SLURM runs the job again (--requeue from the profile), it resumes;
-    the model equals an uninterrupted local run's."""
-    model = "results/tiny/models/fig1/p1.00.pt"
-    train = {"steps": 600, "log_every": 1, "checkpoint_every": 100000}
-    wd = _workdir(tmp_path / "slurm", **train)
-    log = wd / "results/tiny/logs/train/fig1/p1.00.log"
-    proc = subprocess.Popen(_cmd(wd, *_on_slurm(model)), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + 600
-    while not (log.exists() and "step 20/" in log.read_text()):
-        assert proc.poll() is None and time.time() < deadline, "training never reached step 20 on SLURM"
-        time.sleep(0.5)
-    queue = subprocess.run(["squeue", "-h", "-o", "%i|%k"], capture_output=True, text=True, check=True).stdout
-    job = next(line.split("|")[0] for line in queue.splitlines() if "rule_train" in line)
-    subprocess.run(["scontrol", "requeue", job], check=True)
-    out, _ = proc.communicate(timeout=900)
-    assert proc.returncode == 0, out[-5000:]
-    history = subprocess.run(["sacct", "-D", "-X", "-P", "-n", "-j", job, "-o", "State"], capture_output=True,
-                             text=True, check=True).stdout.split()
-    assert "REQUEUED" in history and history[-1] == "COMPLETED", history
-    text = log.read_text()
-    assert "resumed from" in text and "step 600/600" in text, text[-2000:]
-
-    local = _workdir(tmp_path / "local", **train)
-    _snakemake(local, "--cores", "2", model)
-    a, b = checkpoint.load(wd / model)["state_dict"], checkpoint.load(local / model)["state_dict"]
-    for k in a:
-        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=k)
