@@ -157,17 +157,18 @@ def test_mixit_pretraining_stops_on_sigusr1_and_resumes(tmp_path):
 
 
 def test_gpu_claims_are_exclusive_and_released(tmp_path):
-    a, fa = claim_gpus(2, 3, tmp_path, log=lambda m: None)
-    b, fb = claim_gpus(1, 3, tmp_path, log=lambda m: None)
-    assert sorted(a + b) == [0, 1, 2]
+    devices = ["0", "1", "3"]                   # e.g. CUDA_VISIBLE_DEVICES=0,1,3
+    a, fa = claim_gpus(2, devices, tmp_path, log=lambda m: None)
+    b, fb = claim_gpus(1, devices, tmp_path, log=lambda m: None)
+    assert sorted(a + b) == devices
     with pytest.raises(RuntimeError, match="no 1 free GPUs"):
-        claim_gpus(1, 3, tmp_path, wait_s=0, log=lambda m: None)
+        claim_gpus(1, devices, tmp_path, wait_s=0, log=lambda m: None)
     for fd in fa:
         os.close(fd)      # the job holding them exited
-    c, _ = claim_gpus(2, 3, tmp_path, wait_s=0, log=lambda m: None)
+    c, _ = claim_gpus(2, devices, tmp_path, wait_s=0, log=lambda m: None)
     assert sorted(c) == sorted(a)
     with pytest.raises(RuntimeError, match="asks for 4 GPUs but the machine has 3"):
-        claim_gpus(4, 3, tmp_path)
+        claim_gpus(4, devices, tmp_path)
 
 
 def test_launch_runs_one_process_per_gpu_through_torchrun(tmp_path):
@@ -178,7 +179,17 @@ def test_launch_runs_one_process_per_gpu_through_torchrun(tmp_path):
     # --gpus 0 runs the command itself; on an allocation that is too small it says so
     res = run_cli("launch", "--gpus", "0", "--", sys.executable, "-c", "print('ran')")
     assert res.stdout.strip().endswith("ran")
-    bad = run_cli("launch", "--gpus", "2", "--", "true", check=False, env={**os.environ, "CUDA_VISIBLE_DEVICES": "0"})
-    assert bad.returncode != 0 and "asks for 2 GPUs but CUDA_VISIBLE_DEVICES=0 has 1" in bad.stderr
+    slurm = {**os.environ, "CUDA_VISIBLE_DEVICES": "0", "SLURM_JOB_ID": "7"}
+    bad = run_cli("launch", "--gpus", "2", "--", "true", check=False, env=slurm)
+    assert bad.returncode != 0 and "asks for 2 GPUs but its allocation has CUDA_VISIBLE_DEVICES=0" in bad.stderr
+    ok = run_cli("launch", "--gpus", "1", "--", sys.executable, "-c",
+                 "import os; print('sees', os.environ['CUDA_VISIBLE_DEVICES'])", env=slurm)
+    assert "sees 0" in ok.stdout
+    # a workstation: the job claims one of the visible devices and sees only it
+    local = {**os.environ, "CUDA_VISIBLE_DEVICES": "2,5", "MIXLAB_GPU_LOCKS": str(tmp_path / "locks")}
+    local.pop("SLURM_JOB_ID", None)
+    ok = run_cli("launch", "--gpus", "1", "--", sys.executable, "-c",
+                 "import os; print('sees', os.environ['CUDA_VISIBLE_DEVICES'])", env=local)
+    assert "claimed GPU(s) 2" in ok.stdout and "sees 2" in ok.stdout
     scaled = run_cli("launch", "--gpus", "0", "--", "mixlab", "train", "--device", "cuda", check=False)
     assert scaled.returncode != 0 and "--resources gpu=N" in scaled.stderr

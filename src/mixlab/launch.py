@@ -1,11 +1,11 @@
 """Start a training command on its own GPUs: `mixlab launch --gpus N -- mixlab train ...`.
 
 - N = 0: the command runs as it is (CPU).
-- Devices: under SLURM (or whenever CUDA_VISIBLE_DEVICES is already set) the
-  allocation's devices are used as they are. On a workstation Snakemake's
-  `--resources gpu=K` only counts GPUs, so each job claims N free devices by
-  an exclusive lock file per device (in MIXLAB_GPU_LOCKS, default
-  /tmp/mixlab-gpu-locks-<uid>) and sees only those through CUDA_VISIBLE_DEVICES.
+- Devices: under SLURM the allocation's devices (CUDA_VISIBLE_DEVICES) are used
+  as they are. On a workstation Snakemake's `--resources gpu=K` only counts GPUs,
+  so each job claims N free devices among the visible ones by an exclusive lock
+  file per device (in MIXLAB_GPU_LOCKS, default /tmp/mixlab-gpu-locks-<uid>) and
+  sees only those through CUDA_VISIBLE_DEVICES.
   The locks are inherited by the command and released when it exits, however it exits.
 - N > 1: the command is started by torchrun, one process per device, on one node
   (train/distributed.py does the rest).
@@ -31,16 +31,16 @@ def visible_gpu_count() -> int:
     return torch.cuda.device_count()
 
 
-def claim_gpus(n: int, n_devices: int, lock_dir: Path, wait_s: float = 600.0, log=print) -> tuple[list[int], list[int]]:
-    """Lock n of the devices 0..n_devices-1 that no other job holds -> (device ids, open lock fds)."""
-    if n > n_devices:
-        raise RuntimeError(f"this job asks for {n} GPUs but the machine has {n_devices}; lower the preset's "
+def claim_gpus(n: int, devices: list[str], lock_dir: Path, wait_s: float = 600.0, log=print) -> tuple[list[str], list[int]]:
+    """Lock n of `devices` (CUDA ids) that no other job holds -> (the locked ids, their open lock fds)."""
+    if n > len(devices):
+        raise RuntimeError(f"this job asks for {n} GPUs but the machine has {len(devices)}; lower the preset's "
                            "resources.*.gpu or run it where there are enough")
     lock_dir.mkdir(parents=True, exist_ok=True)
     deadline, said = time.monotonic() + wait_s, False
     while True:
         ids, fds = [], []
-        for d in range(n_devices):
+        for d in devices:
             fd = os.open(lock_dir / f"gpu{d}.lock", os.O_RDWR | os.O_CREAT, 0o666)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -57,7 +57,7 @@ def claim_gpus(n: int, n_devices: int, lock_dir: Path, wait_s: float = 600.0, lo
             raise RuntimeError(f"no {n} free GPUs after {wait_s:.0f} s (locks in {lock_dir}); is another "
                                "workflow using them? Snakemake's --resources gpu=K must not exceed the GPUs here")
         if not said:
-            log(f"[launch] waiting for {n} free GPU(s) of {n_devices} (locks in {lock_dir})")
+            log(f"[launch] waiting for {n} free GPU(s) of {len(devices)} (locks in {lock_dir})")
             said = True
         time.sleep(2.0)
 
@@ -85,17 +85,23 @@ def launch(n_gpus: int, command: list[str], lock_dir: Path | None = None, log=pr
                          "--resources gpu=N (N >= 1, the GPUs of this machine) or use a preset whose "
                          "resources.train.gpu is 0")
     if n_gpus > 0:
-        if env.get("CUDA_VISIBLE_DEVICES", "").strip():
-            visible = [d for d in env["CUDA_VISIBLE_DEVICES"].split(",") if d.strip()]
+        visible = [d.strip() for d in env.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
+        if "SLURM_JOB_ID" in env and visible:
+            # SLURM's allocation: these devices are this job's alone
             if len(visible) < n_gpus:
-                raise SystemExit(f"mixlab launch: the job asks for {n_gpus} GPUs but CUDA_VISIBLE_DEVICES="
-                                 f"{env['CUDA_VISIBLE_DEVICES']} has {len(visible)}")
-            log(f"[launch] {n_gpus} GPU(s) of the allocation: CUDA_VISIBLE_DEVICES={env['CUDA_VISIBLE_DEVICES']}")
+                raise SystemExit(f"mixlab launch: the job asks for {n_gpus} GPUs but its allocation has "
+                                 f"CUDA_VISIBLE_DEVICES={env['CUDA_VISIBLE_DEVICES']}")
+            log(f"[launch] {n_gpus} GPU(s) of the SLURM allocation: CUDA_VISIBLE_DEVICES={env['CUDA_VISIBLE_DEVICES']}")
         else:
-            ids, fds = claim_gpus(n_gpus, visible_gpu_count(), lock_dir or default_lock_dir(), log=log)
+            # a workstation: other jobs of this (or another) workflow share the devices
+            devices = visible or [str(d) for d in range(visible_gpu_count())]
+            try:
+                ids, fds = claim_gpus(n_gpus, devices, lock_dir or default_lock_dir(), log=log)
+            except RuntimeError as exc:
+                raise SystemExit(f"mixlab launch: {exc}")
             for fd in fds:
                 os.set_inheritable(fd, True)   # held by the command until it exits
-            env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, ids))
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(ids)
             log(f"[launch] claimed GPU(s) {env['CUDA_VISIBLE_DEVICES']}")
     argv = command_for(n_gpus, command)
     sys.stdout.flush()
