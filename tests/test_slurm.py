@@ -46,7 +46,7 @@ def _workdir(path):
     cfg = yaml.safe_load((REPO / "config.yaml").read_text())
     cfg["scale"] = "tiny"
     # long enough to requeue a training job mid-run; no periodic checkpoint, so only the signal writes one
-    cfg["presets"]["tiny"]["train"].update(steps=300, log_every=1, checkpoint_every=100000)
+    cfg["presets"]["tiny"]["train"].update(steps=150, log_every=1, checkpoint_every=100000)
     cfg["presets"]["tiny"]["fig2"]["every"] = 100
     (path / "config.yaml").write_text(yaml.safe_dump(cfg))
     return path
