@@ -427,24 +427,26 @@ cmd_start() {
     say "cluster $CLUSTER up in $((SECONDS - t0))s (node $NODE, partition $PARTITION, account $ACCOUNT)"
 }
 
+signal_and_wait() {  # signal_and_wait <pid> <name> <signal> <tenths of a second>: 0 once it is gone
+    local pid=$1 name=$2 i
+    as_root kill -"$3" "$pid" 2>/dev/null || true
+    for ((i = 0; i < $4; i++)); do
+        pid_is "$pid" "$name" || return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 stop_one() {  # stop_one <name>
-    local name=$1 pid i
+    local name=$1 pid
     pid=$(recorded_pid "$name")
     if ! pid_is "$pid" "$name"; then
         return 0
     fi
     say "stopping $name (pid $pid)"
-    as_root kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 300; i++)); do
-        pid_is "$pid" "$name" || return 0
-        sleep 0.1
-    done
+    signal_and_wait "$pid" "$name" TERM 300 && return 0
     say "$name did not exit after 30s, sending SIGKILL"
-    as_root kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        pid_is "$pid" "$name" || return 0
-        sleep 0.1
-    done
+    signal_and_wait "$pid" "$name" KILL 50 && return 0
     die "$name (pid $pid) is still running"
 }
 

@@ -179,6 +179,11 @@ def job_resources(cls, paper="a"):
     return res
 
 
+def paper_of(exp):
+    """Which paper's job classes a model of this experiment uses."""
+    return "b" if exp == "mixit" else "a"
+
+
 def job_device(cls, paper="a"):
     return "cuda" if job_class(cls, paper)["gpu"] > 0 else "cpu"
 

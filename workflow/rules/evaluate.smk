@@ -6,13 +6,13 @@ rule separate:
         directory(f"{RES}/separated/{{testset}}/{{exp}}/{{model}}"),
     params:
         args=lambda w: separate_args(w.exp),
-        device=lambda w: job_device("infer", "b" if w.exp == "mixit" else "a"),
-    threads: lambda w: job_threads("infer", "b" if w.exp == "mixit" else "a")
+        device=lambda w: job_device("infer", paper_of(w.exp)),
+    threads: lambda w: job_threads("infer", paper_of(w.exp))
     resources:
-        gpu=lambda w: job_resources("infer", "b" if w.exp == "mixit" else "a")["gpu"],
-        mem_mb=lambda w: job_resources("infer", "b" if w.exp == "mixit" else "a")["mem_mb"],
-        runtime=lambda w: job_resources("infer", "b" if w.exp == "mixit" else "a")["runtime"],
-        cpus_per_gpu=lambda w: job_resources("infer", "b" if w.exp == "mixit" else "a").get("cpus_per_gpu", 0),
+        gpu=lambda w: job_resources("infer", paper_of(w.exp))["gpu"],
+        mem_mb=lambda w: job_resources("infer", paper_of(w.exp))["mem_mb"],
+        runtime=lambda w: job_resources("infer", paper_of(w.exp))["runtime"],
+        cpus_per_gpu=lambda w: job_resources("infer", paper_of(w.exp)).get("cpus_per_gpu", 0),
     conda:
         ENV
     log:
