@@ -354,9 +354,10 @@ def bench_dag(work: Path) -> list[tuple]:
                 d.mkdir(parents=True)
                 for stem in ("mixture", "vocals", "drums", "bass", "other"):
                     sf.write(d / f"{stem}.wav", silence, 44100, subtype="PCM_16")
-    fma = work / "fake_fma"           # the DAG needs only the folder; fma_prep lists it when it runs
+    fma = work / "fake_fma"           # the DAG checks the layout (one MP3 in FMA layout); fma_prep decodes them
     for subset in ("small", "medium", "large", "full"):
-        (fma / f"fma_{subset}").mkdir(parents=True, exist_ok=True)
+        (fma / f"fma_{subset}" / "000").mkdir(parents=True, exist_ok=True)
+        (fma / f"fma_{subset}" / "000" / "000002.mp3").write_bytes(b"\xff\xfb")
     rows = []
     for target in ("results/fig1.pdf", "results/fig3.pdf", "paper_a", "paper_b"):
         t0 = time.perf_counter()

@@ -80,3 +80,58 @@ def test_conda_env_pins_what_the_pip_setup_pins():
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
     assert pins(pip_section) == pip
     assert "ffmpeg" in env["dependencies"]          # stempeg (musdb, museval) needs ffmpeg/ffprobe
+
+
+def test_numbers_written_as_strings_are_numbers(config):
+    """PyYAML reads 1e-3 as a string; Snakemake's nested --config hands every value over as one."""
+    assert yaml.safe_load("lr: 1e-3")["lr"] == "1e-3"
+    config["presets"]["demo"]["train"]["lr"] = "1e-3"
+    config["presets"]["demo"]["train"]["steps"] = "50"
+    config["presets"]["demo"]["train"]["target_lufs"] = "null"
+    config["presets"]["demo"]["fig5"]["time_shift_s"] = ["0.1", ".inf"]
+    config["presets"]["demo"]["mixit"]["clips"]["silence_db"] = "-60"
+    p = validate(config)
+    assert p["train"]["lr"] == 1e-3 and p["train"]["steps"] == 50 and p["train"]["target_lufs"] is None
+    assert p["fig5"]["time_shift_s"] == [0.1, float("inf")] and p["mixit"]["clips"]["silence_db"] == -60
+    config["presets"]["demo"]["train"]["steps"] = "fifty"
+    with pytest.raises(ConfigError, match=r"presets\.demo\.train\.steps'.*'fifty' is not of type 'integer'"):
+        validate(config)
+
+
+@pytest.mark.parametrize("where,value,match", [
+    (("model", "dim_f"), 1024, r"model\.dim_f'.*n_fft 1024 gives only 513"),
+    (("model", "dim_t"), 60, r"model\.dim_t'.*not a multiple of scale\[0\]\^num_scales = 8"),
+    (("separate", "dim_t"), 32, r"separate\.dim_t'.*shorter than the training chunk"),
+    (("model", "n_fft"), 512, r"model\.dim_f'.*n_fft 512 gives only 257"),
+], ids=["dim_f", "dim_t", "separate", "n_fft"])
+def test_cross_key_checks_name_the_key_and_the_fix(config, where, value, match):
+    config["presets"]["demo"][where[0]][where[1]] = value
+    with pytest.raises(ConfigError, match=match):
+        validate(config)
+
+
+def test_lufs_on_chunks_shorter_than_a_bs1770_block(config):
+    config["presets"]["demo"]["model"].update(dim_t=16)
+    config["presets"]["demo"]["separate"]["dim_t"] = 16
+    with pytest.raises(ConfigError, match=r"train\.target_lufs'.*0\.240 s, shorter than the 0\.4 s block"):
+        validate(config)
+    config["presets"]["demo"]["train"]["target_lufs"] = None
+    validate(config)
+
+
+def test_paper_b_separation_chunk_not_shorter_than_training(config):
+    config["presets"]["demo"]["mixit"]["separate"]["chunk_seconds"] = 0.5
+    with pytest.raises(ConfigError, match=r"mixit\.separate\.chunk_seconds'.*shorter than the training chunk"):
+        validate(config)
+
+
+def test_dataset_is_independent_of_the_scale(config, tmp_path):
+    config.update(dataset="musdb")
+    with pytest.raises(ConfigError, match="missing config key 'musdb_root'"):
+        validate(config)
+    config["musdb_root"] = str(tmp_path)
+    p = validate(config)
+    assert (p["dataset"], p["run"], p["sample_rate"]) == ("musdb", "demo-musdb", 16000)
+    config.update(dataset="synthetic", scale="paper")
+    with pytest.raises(ConfigError, match="scale 'paper' has no synthetic corpus"):
+        validate(config)

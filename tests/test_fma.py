@@ -103,3 +103,40 @@ def test_synthetic_fma_corpus_is_nested_and_its_planted_files_are_rejected(tmp_p
     for tid, p in planted.items():
         assert rejects[tid].startswith(PLANTED[p["kind"]]), (p["kind"], rejects[tid])
     assert len(res["files"]) == 2 and len(res["clips"]) == 2   # 11-12 s songs: one 10 s clip each
+
+
+def test_resampled_length_rounds_and_keeps_the_last_clip(tmp_path):
+    """30.000 s at 48 kHz is exactly 1,323,000 frames at 44.1 kHz; one short would lose the 20-30 s clip."""
+    import soundfile as sf
+
+    folder = tmp_path / "fma_small"
+    _mp3(folder / "000" / "000010.mp3", _tone(30, 48000), 48000)
+    source = sf.info(str(folder / "000" / "000010.mp3")).frames
+    audio = decode(folder / "000" / "000010.mp3", RATE)
+    assert source == 30 * 48000                    # gapless decoding: the encoder's padding is not audio
+    assert len(audio) == 30 * RATE                 # the resampler alone gives 1,322,999
+    man = prepare_subset(folder, tmp_path / "out", ClipRule(RATE), progress=lambda m: None)
+    assert [s / RATE for _, s in man["clips"]] == [0.0, 5.0, 10.0, 15.0, 20.0]
+
+
+def test_mono_files_are_skipped_or_duplicated_and_listed(tmp_path):
+    from pedalboard.io import AudioFile
+
+    folder = tmp_path / "fma_small"
+    path = folder / "000" / "000011.mp3"
+    path.parent.mkdir(parents=True)
+    with AudioFile(str(path), "w", RATE, 1, quality="V2") as f:
+        f.write(_tone(12, RATE)[:, :1].T.copy())
+    _mp3(folder / "000" / "000012.mp3", _tone(12, RATE), RATE)
+
+    man = prepare_subset(folder, tmp_path / "skip", ClipRule(RATE), progress=lambda m: None)   # default: skip
+    with open(tmp_path / "skip" / "rejects.tsv") as fh:
+        rejects = {r["path"]: r["reason"] for r in csv.DictReader(fh, delimiter="\t")}
+    assert rejects["000/000011.mp3"].startswith("mono: skipped as the authors' code does")
+    assert [f["path"] for f in man["files"]] == ["000/000012.mp3"] and man["mono_duplicated"] == []
+
+    man = prepare_subset(folder, tmp_path / "dup", ClipRule(RATE, mono="duplicate"), progress=lambda m: None)
+    assert [f["path"] for f in man["files"]] == ["000/000011.mp3", "000/000012.mp3"]
+    assert man["mono_duplicated"] == ["000/000011.mp3"]
+    left, right = ClipStore(tmp_path / "dup").read(0, 1000, 500)
+    np.testing.assert_array_equal(left, right)

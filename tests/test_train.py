@@ -80,3 +80,46 @@ def test_model_file_loads_and_separates(tiny_store, tiny_corpus, tmp_path):
     assert name in res.stdout
     for stem in ("vocals", "drums", "bass", "other"):
         assert (tmp_path / "sep" / name / f"{stem}.wav").exists()
+
+
+def test_finished_run_is_restored_not_retrained(tiny_store, tmp_path):
+    """A job killed after writing its model but before Snakemake recorded it: Snakemake deletes the
+    output and reruns the job, which restores the finished state instead of training from step 0."""
+    from mixlab.train.loop import train
+
+    spec = {**_spec(steps=4, every=2), "train": {**_spec(4)["train"], "snapshot_every": 2}}
+    out, resume, snaps = tmp_path / "m.pt", tmp_path / "resume", tmp_path / "m.snapshots"
+    train(spec, tiny_store, out, resume, log=lambda m: None, snapshots=snaps)
+    first = out.read_bytes()
+    assert not (resume / "last.pt").exists() and (resume / checkpoint.FINAL).exists()
+    assert (resume / checkpoint.FINAL).stat().st_ino == out.stat().st_ino        # a hard link: no extra space
+
+    out.unlink()
+    import shutil
+
+    shutil.rmtree(snaps)
+    lines = []
+    train(spec, tiny_store, out, resume, log=lines.append, snapshots=snaps)
+    assert out.read_bytes() == first
+    assert sorted(p.name for p in snaps.iterdir()) == ["step00000002.pt", "step00000004.pt"]
+    assert any("restored the finished state" in m for m in lines)
+    assert not any("step 1/" in m for m in lines), "trained again"
+
+    # once the workflow has recorded the output the state is released: a forced rerun trains anew
+    assert checkpoint.release_final_states(tmp_path) == 1
+    assert not (resume / checkpoint.FINAL).exists() and not (resume / "snapshots").exists()
+    assert out.exists() and len(list(snaps.iterdir())) == 2
+    lines = []
+    train(spec, tiny_store, out, resume, log=lines.append, snapshots=snaps)
+    assert any("step 1/" in m for m in lines) and out.read_bytes() != b""
+
+
+def test_final_state_of_another_spec_is_not_restored(tiny_store, tmp_path):
+    from mixlab.train.loop import train
+
+    out, resume = tmp_path / "m.pt", tmp_path / "resume"
+    train(_spec(steps=2), tiny_store, out, resume, log=lambda m: None)
+    out.unlink()
+    lines = []
+    train(_spec(steps=3), tiny_store, out, resume, log=lines.append)
+    assert any("another spec" in m for m in lines) and checkpoint.load(out)["step"] == 3

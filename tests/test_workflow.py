@@ -1,4 +1,10 @@
-"""Integration: the real workflow, every rule, at the tiny scale in a temporary directory."""
+"""Integration: the real workflow, every rule, at the tiny scale on real-format MUSDB18-HQ.
+
+The tree (tests/conftest.py) holds 16-bit 44.1 kHz WAVs in MUSDB18-HQ layout under real-world
+names with ', &, ',', (, ), '.', ';' and two names that differ in one space; `dataset=musdb` makes
+the tiny scale read it (resampled to 8 kHz). The synthetic corpus runs the same rules in
+tests/test_slurm.py and `make demo`.
+"""
 import json
 import subprocess
 import sys
@@ -7,20 +13,21 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REAL_NAMES, REPO
 
 TARGETS = [f"results/fig{i}.pdf" for i in range(1, 6)]
 
 
-def _snakemake(tmp_path, *args):
+def _snakemake(tmp_path, tree, *targets):
     snakemake = Path(sys.executable).parent / "snakemake"
-    return [str(snakemake), *args, "--cores", "2", "-s", str(REPO / "workflow" / "Snakefile"),
-            "--directory", str(tmp_path), "--configfile", str(REPO / "config.yaml"), "--config", "scale=tiny"]
+    return [str(snakemake), *targets, "--cores", "2", "-s", str(REPO / "workflow" / "Snakefile"),
+            "--directory", str(tmp_path), "--configfile", str(REPO / "config.yaml"),
+            "--config", "scale=tiny", "dataset=musdb", f"musdb_root={tree}"]
 
 
 @pytest.mark.slow
-def test_paper_a_figures_at_tiny_scale(tmp_path):
-    cmd = _snakemake(tmp_path, "paper_a")
+def test_paper_a_figures_at_tiny_scale(tmp_path, real_names_tree):
+    cmd = _snakemake(tmp_path, real_names_tree, "paper_a")
     res = subprocess.run(cmd, capture_output=True, text=True)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     results = tmp_path / "results"
@@ -32,13 +39,15 @@ def test_paper_a_figures_at_tiny_scale(tmp_path):
     assert list(table.index) == [0.0, 1.0]
     assert list(table.columns) == ["vocals", "drums", "bass", "other", "avg"]
     assert table.notna().all().all()
-    scores = sorted((results / "tiny" / "scores" / "test" / "fig1" / "p0.00").glob("*.json"))
-    assert len(scores) == 2
+    scores = sorted((results / "tiny-musdb" / "scores" / "test" / "fig1" / "p0.00").glob("*.json"))
+    assert sorted(p.name[:-len(".json")] for p in scores) == sorted(REAL_NAMES["test"])
+    store = json.loads((results / "tiny-musdb" / "store" / "train" / "store.json").read_text())
+    assert sorted(t["name"] for t in store["tracks"]) == sorted(REAL_NAMES["train"][:4])   # both space variants
     data = json.loads(scores[0].read_text())
     assert [t["name"] for t in data["targets"]] == ["vocals", "drums", "bass", "other"]
 
     # Fig. 2: snapshots every 2 of 4 steps, scored on both splits and both kinds of mixes
-    snaps = sorted(p.name for p in (results / "tiny" / "models" / "fig1" / "p1.00.snapshots").glob("*.pt"))
+    snaps = sorted(p.name for p in (results / "tiny-musdb" / "models" / "fig1" / "p1.00.snapshots").glob("*.pt"))
     assert snaps == ["step00000002.pt", "step00000004.pt"]
     curves = pd.read_csv(results / "fig2.csv")
     assert set(curves["p"]) == {0.0, 1.0} and set(curves["step"]) == {2, 4}
@@ -52,7 +61,7 @@ def test_paper_a_figures_at_tiny_scale(tmp_path):
     assert fig3["avg"].notna().all()
     spec = json.loads(subprocess.run(
         [sys.executable, "-c", "import json,sys; from mixlab.train.checkpoint import load;"
-         "print(load(sys.argv[1])['spec'])", str(results / "tiny" / "models" / "fig3" / "half0_r0.5.pt")],
+         "print(load(sys.argv[1])['spec'])", str(results / "tiny-musdb" / "models" / "fig3" / "half0_r0.5.pt")],
         capture_output=True, text=True, check=True).stdout)
     assert spec["train"]["fixed_mixes"] == 4 and len(spec["tracks"]) == 2   # 0.5 x 4 steps x batch 2; 2 of 4 songs
 
@@ -62,7 +71,7 @@ def test_paper_a_figures_at_tiny_scale(tmp_path):
     assert set(map(tuple, fig4[["kind", "value"]].drop_duplicates().to_numpy())) == {
         ("time", 0.0), ("time", 0.1), ("pitch", 0.0), ("pitch", 2.0)}
     assert fig4["avg"].notna().all()
-    shifted = results / "tiny" / "testsets" / "pitch2_s0"
+    shifted = results / "tiny-musdb" / "testsets" / "pitch2_s0"
     manifest = json.loads((shifted / "mixlab_corpus.json").read_text())
     track = manifest["splits"]["test"][0]
     assert (shifted / "test" / track / "mixture.wav").exists()
@@ -72,7 +81,7 @@ def test_paper_a_figures_at_tiny_scale(tmp_path):
     fig5 = pd.read_csv(results / "fig5.csv")
     assert sorted(fig5["model"]) == ["p1.00", "pitch1_consistent", "pitch1_inconsistent", "timeinf"]
     assert fig5["avg"].notna().all()
-    bank = json.loads((results / "tiny" / "store" / "train_pitch+1" / "store.json").read_text())
+    bank = json.loads((results / "tiny-musdb" / "store" / "train_pitch+1" / "store.json").read_text())
     assert {t["semitones"] for t in bank["tracks"]} == {1}
 
     # Table 1: both kinds of training data, per-stem mean ± std
@@ -90,11 +99,11 @@ def test_paper_a_figures_at_tiny_scale(tmp_path):
 
 
 @pytest.mark.slow
-def test_paper_b_tables_at_tiny_scale(tmp_path):
-    cmd = _snakemake(tmp_path, "paper_b")
+def test_paper_b_tables_at_tiny_scale(tmp_path, real_names_tree):
+    cmd = _snakemake(tmp_path, real_names_tree, "paper_b")
     res = subprocess.run(cmd, capture_output=True, text=True)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    results, run = tmp_path / "results", tmp_path / "results" / "tiny"
+    results, run = tmp_path / "results", tmp_path / "results" / "tiny-musdb"
 
     # FMA-like corpus: planted bad files rejected with their reasons, the run went on
     rejects = pd.read_csv(run / "fma" / "small" / "rejects.tsv", sep="\t")
@@ -144,3 +153,45 @@ def _job_counts(dry_run_output: str) -> dict:
             break
         counts[parts[0]] = int(parts[1])
     return counts
+
+
+@pytest.mark.slow
+def test_kill_9_unlock_and_rerun_equals_an_uninterrupted_run(tmp_path, real_names_tree):
+    """A power cut at a random moment: the rerun needs --unlock, then finishes with every CSV identical to an
+    uninterrupted run, and no training that had finished starts again from step 0."""
+    import os
+    import random
+    import signal
+    import time
+
+    target = "results/fig1.pdf"
+    ref, cut = tmp_path / "ref", tmp_path / "cut"
+    t0 = time.perf_counter()
+    res = subprocess.run(_snakemake(ref, real_names_tree, target), capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    duration = time.perf_counter() - t0
+
+    moment = random.Random().uniform(0.15, 0.85) * duration
+    proc = subprocess.Popen(_snakemake(cut, real_names_tree, target), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    time.sleep(moment)
+    assert proc.poll() is None, f"finished before the kill at {moment:.1f} s"
+    os.killpg(proc.pid, signal.SIGKILL)                     # snakemake and every job it runs
+    proc.wait()
+
+    locked = subprocess.run(_snakemake(cut, real_names_tree, target), capture_output=True, text=True)
+    assert locked.returncode != 0 and "--unlock" in locked.stdout + locked.stderr
+    subprocess.run(_snakemake(cut, real_names_tree, target, "--unlock"), capture_output=True, check=True)
+    res = subprocess.run(_snakemake(cut, real_names_tree, target), capture_output=True, text=True)
+    assert res.returncode == 0, f"killed at {moment:.1f} s\n" + res.stdout[-3000:] + res.stderr[-3000:]
+
+    csvs = sorted(p.relative_to(ref) for p in ref.rglob("*.csv"))
+    assert len(csvs) >= 3
+    for rel in csvs:
+        assert (cut / rel).read_bytes() == (ref / rel).read_bytes(), f"{rel} differs (killed at {moment:.1f} s)"
+    for log in (cut / "results" / "tiny-musdb" / "logs" / "train").rglob("*.log"):
+        lines = log.read_text().splitlines()
+        finished = [i for i, line in enumerate(lines) if line.startswith("[train] wrote")]
+        starts = [i for i, line in enumerate(lines) if " params, " in line]
+        assert not finished or not [i for i in starts if i > finished[0]], f"{log.name}: retrained after finishing"
+    assert not list((cut / "results" / "tiny-musdb" / "resume").rglob("final.pt")), "released after success"

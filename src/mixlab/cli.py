@@ -36,6 +36,22 @@ def cmd_synth(a):
     build_corpus(a.out, spec, progress=_log)
 
 
+def cmd_check_musdb(a):
+    from mixlab.data.check_musdb import check_musdb
+
+    report = check_musdb(a.root)
+    _log(report.text())
+    if not report.ok:
+        raise SystemExit(2)
+
+
+def cmd_import_musdb(a):
+    from mixlab.data.musdb_import import import_musdb
+
+    n = {"n_train": a.n_train, "n_valid": a.n_valid, "n_test": a.n_test}
+    import_musdb(a.root, a.out, a.sample_rate, n, a.max_seconds, progress=_log)
+
+
 def cmd_store(a):
     from mixlab.data.stem_store import build_store
     from mixlab.data.tracks import list_tracks
@@ -101,7 +117,7 @@ def cmd_score(a):
 def cmd_crosscheck(a):
     import soundfile as sf
 
-    from mixlab.data.synth import STEMS
+    from mixlab.data.layout import STEMS
     from mixlab.data.tracks import load_stems
     from mixlab.metrics.bsseval import frames_array
     from mixlab.metrics.crosscheck import crosscheck
@@ -263,6 +279,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--min-seconds", type=float, default=16.0)
     s.add_argument("--max-seconds", type=float, default=24.0)
     s.set_defaults(func=cmd_synth)
+
+    s = sub.add_parser("check-musdb", help="check a whole MUSDB18-HQ tree; list every problem with its fix")
+    s.add_argument("root", help="the MUSDB18-HQ folder holding train/ and test/")
+    s.set_defaults(func=cmd_check_musdb)
+
+    s = sub.add_parser("import-musdb", help="MUSDB18-HQ songs resampled (and cut) to a scale's rate, same layout")
+    s.add_argument("--root", required=True, help="the MUSDB18-HQ folder holding train/ and test/")
+    s.add_argument("--out", required=True)
+    s.add_argument("--sample-rate", type=int, required=True)
+    s.add_argument("--n-train", type=int, default=None, help="first N training songs (default: all)")
+    s.add_argument("--n-valid", type=int, default=None, help="first N validation songs (default: all)")
+    s.add_argument("--n-test", type=int, default=None, help="first N test songs (default: all)")
+    s.add_argument("--max-seconds", type=float, default=None, help="the middle this many seconds of each song")
+    s.set_defaults(func=cmd_import_musdb)
 
     s = sub.add_parser("store", help="decode the stems of a split once into a memory-mapped stem store")
     s.add_argument("--root", required=True, help="corpus root (MUSDB18-HQ layout)")

@@ -20,7 +20,7 @@ def cmd_fma_synth(a):
 def cmd_fma_prep(a):
     from mixlab.data.fma import ClipRule, prepare_subset, subset_dir
 
-    rule = ClipRule(a.sample_rate, a.clip_seconds, a.hop_seconds, a.max_silent_seconds, a.silence_db)
+    rule = ClipRule(a.sample_rate, a.clip_seconds, a.hop_seconds, a.max_silent_seconds, a.silence_db, a.mono)
     folder = subset_dir(a.root, a.subset) if a.subset else Path(a.root)
     prepare_subset(folder, a.out, rule, workers=a.workers, limit=a.limit, progress=_log)
 
@@ -95,6 +95,8 @@ def add_parsers(sub) -> None:
     s.add_argument("--hop-seconds", type=float, default=5.0)
     s.add_argument("--max-silent-seconds", type=float, default=5.0)
     s.add_argument("--silence-db", type=float, default=-60.0, help="1 s blocks below this mean power are silent")
+    s.add_argument("--mono", default="skip", choices=["skip", "duplicate"],
+                   help="mono files: skip (the authors' code) or copy the channel to both sides")
     s.add_argument("--workers", type=int, default=1)
     s.add_argument("--limit", type=int, default=None, help="first N files only (quick looks)")
     s.set_defaults(func=cmd_fma_prep)

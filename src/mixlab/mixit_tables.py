@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mixlab.data.synth import STEMS
+from mixlab.data.layout import STEMS
 
 # the papers' column order
 TABLE_STEMS = ("vocals", "bass", "drums", "other")

@@ -8,7 +8,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from mixlab.data.synth import STEMS
+from mixlab.data.layout import STEMS
 
 WINDOWS = ("hann", "boxcar")
 

@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(workflow.basedir).parent / "src"))
 
 from mixlab.config import ConfigError, validate
 from mixlab.data import synth as _synth
-from mixlab.data.tracks import list_tracks
+from mixlab.data.layout import STEMS as _STEMS
 from mixlab import experiments as _exp
 from mixlab.train.defaults import same_training
 
@@ -20,8 +20,8 @@ except ConfigError as exc:
     raise WorkflowError(f"config.yaml: {exc}")
 
 SCALE = P["scale"]
-RES = f"results/{SCALE}"
-STEMS = list(_synth.STEMS)
+RES = f"results/{P['run']}"      # results/demo, or results/demo-musdb when a scale runs on another dataset
+STEMS = list(_STEMS)
 
 
 wildcard_constraints:
@@ -45,10 +45,29 @@ def synth_spec():
     return _synth.SynthSpec(sample_rate=P["sample_rate"], **P["synth"])
 
 
+# Real MUSDB18-HQ is checked whole (every header) while the DAG is built: a bad file stops the run
+# here, with every problem listed, instead of days later in the job that first reads it.
+MUSDB = None
+if P["dataset"] == "musdb":
+    from mixlab.data.check_musdb import check_musdb as _check_musdb
+    from mixlab.data import musdb_import as _musdb_import
+
+    MUSDB = _check_musdb(P["musdb_root"])
+    for _w in MUSDB.warnings if MUSDB.ok else []:
+        print(f"mixlab: warning: {_w}", file=sys.stderr)
+    if not MUSDB.ok:
+        raise WorkflowError(MUSDB.text() + "\n(`mixlab check-musdb ROOT` prints this report; fix the files named "
+                            "and rerun -- nothing has been run)")
+    MUSDB_IMPORT = _musdb_import.needs_import(P)
+
+
 def corpus_root():
-    """Root of the MUSDB18-HQ-layout corpus: the synthetic one a rule builds, or the real one."""
+    """Root of the MUSDB18-HQ-layout corpus: the synthetic one a rule builds, real MUSDB18-HQ resampled
+    to the scale's rate (laptop scales), or the real tree itself (44.1 kHz, every song)."""
     if P["dataset"] == "synthetic":
         return f"{RES}/corpus/musdb"
+    if MUSDB_IMPORT:
+        return f"{RES}/corpus/musdb18hq"
     return P["musdb_root"]
 
 
@@ -64,7 +83,14 @@ def testset_root(testset):
 def tracks(split):
     if P["dataset"] == "synthetic":
         return _synth.track_names(synth_spec(), split)
-    return list_tracks(P["musdb_root"], split)
+    return _musdb_import.select(MUSDB.tracks, P.get("musdb") or {})[split]
+
+
+def musdb_limits():
+    """import-musdb arguments: which songs and how much of each the scale uses."""
+    m = P.get("musdb") or {}
+    args = [a for k in ("n_train", "n_valid", "n_test") if m.get(k) for a in (f"--{k.replace('_', '-')}", m[k])]
+    return args + (["--max-seconds", m["max_seconds"]] if m.get("max_seconds") else [])
 
 
 fmt_p = _exp.fmt_p
@@ -196,9 +222,10 @@ def separate_args(exp):
     """Chunking of full-track separation: Paper B's 12 s chunks with 6 s overlap, Paper A's dim_t frames."""
     if exp == "mixit":
         s = P["mixit"]["separate"]
-        return f"--chunk-seconds {s['chunk_seconds']} --overlap {s['overlap']} --window hann --batch-size {s['batch_size']}"
+        return ["--chunk-seconds", s["chunk_seconds"], "--overlap", s["overlap"], "--window", "hann",
+                "--batch-size", s["batch_size"]]
     s = P["separate"]
-    return f"--dim-t {s['dim_t']} --overlap {s['overlap']} --window {s['window']} --batch-size {s['batch_size']}"
+    return ["--dim-t", s["dim_t"], "--overlap", s["overlap"], "--window", s["window"], "--batch-size", s["batch_size"]]
 
 
 
@@ -225,11 +252,17 @@ EXPERIMENT_MODELS["mixit"] = MIXIT_MODELS
 PAPER_B = [f"results/mixit/table{i}.{x}" for i in (1, 2, 3) for x in ("md", "csv", "tex")]
 
 
-def fma_source_root():
+def fma_source_root(subset):
+    """FMA root for one subset's preparation; a wrong root is named while the DAG is built."""
     if M["fma"] == "fma":
+        from mixlab.data.fma import check_fma_root
+
         if not P["fma_root"]:
             raise WorkflowError("missing config key 'fma_root': this target pre-trains on real FMA; pass "
                                 "--config fma_root=/path/to/fma (the folder holding fma_small/ ... fma_full/)")
+        problem = check_fma_root(P["fma_root"], subset)
+        if problem:
+            raise WorkflowError(problem)
         return P["fma_root"]
     return f"{RES}/corpus/fma"
 

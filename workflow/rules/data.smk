@@ -16,6 +16,26 @@ rule synth_corpus:
         " --min-seconds {params.spec.min_seconds} --max-seconds {params.spec.max_seconds} > {log:q} 2>&1"
 
 
+rule import_musdb:
+    # laptop scales on real MUSDB18-HQ: the songs they use, resampled to their rate (paper scale reads the tree)
+    output:
+        directory(f"{RES}/corpus/musdb18hq"),
+    params:
+        root=P["musdb_root"],
+        sample_rate=P["sample_rate"],
+        limits=musdb_limits() if P["dataset"] == "musdb" else [],
+    threads: job_threads("prep", "a")
+    resources:
+        **job_resources("prep", "a"),
+    conda:
+        ENV
+    log:
+        f"{RES}/logs/import_musdb.log",
+    shell:
+        "python -m mixlab import-musdb --root {params.root:q} --out {output:q} --sample-rate {params.sample_rate}"
+        " {params.limits:q} > {log:q} 2>&1"
+
+
 rule stem_store:
     input:
         corpus=corpus_root(),
@@ -76,7 +96,7 @@ rule song_level_store:
     output:
         directory(f"{RES}/store/table1_{{level}}_s{{seed}}"),
     params:
-        n_songs=lambda w: "" if P["table1"]["n_songs"] is None else f"--n-songs {P['table1']['n_songs']}",
+        n_songs=lambda w: [] if P["table1"]["n_songs"] is None else ["--n-songs", P["table1"]["n_songs"]],
     threads: job_threads("prep", "a")
     resources:
         **job_resources("prep", "a"),
@@ -86,4 +106,4 @@ rule song_level_store:
         f"{RES}/logs/song_level/{{level}}_s{{seed}}.log",
     shell:
         "python -m mixlab song-level-store --store {input.store:q} --kind {wildcards.level} --seed {wildcards.seed}"
-        " {params.n_songs} --out {output:q} > {log:q} 2>&1"
+        " {params.n_songs:q} --out {output:q} > {log:q} 2>&1"

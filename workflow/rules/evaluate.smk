@@ -19,7 +19,7 @@ rule separate:
         f"{RES}/logs/separate/{{testset}}/{{exp}}/{{model}}.log",
     shell:
         "python -m mixlab separate --model {input.model:q} --root {input.corpus:q} --split test --out {output:q}"
-        " {params.args} --device {params.device} --threads {threads} > {log:q} 2>&1"
+        " {params.args:q} --device {params.device} --threads {threads} > {log:q} 2>&1"
 
 
 rule score_model:
@@ -93,7 +93,7 @@ rule eval_set:
     params:
         chunk=lambda w: chunk_samples(),
         seeds=P["fig2"]["seeds"],
-        max_chunks=lambda w: "" if P["fig2"]["max_chunks"] is None else f"--max-chunks {P['fig2']['max_chunks']}",
+        max_chunks=lambda w: [] if P["fig2"]["max_chunks"] is None else ["--max-chunks", P["fig2"]["max_chunks"]],
     threads: job_threads("light", "a")
     resources:
         **job_resources("light", "a"),
@@ -103,7 +103,7 @@ rule eval_set:
         f"{RES}/logs/evalset/{{split}}.log",
     shell:
         "python -m mixlab evalset --store {input.store:q} --chunk {params.chunk} --seeds {params.seeds}"
-        " {params.max_chunks} --out {output:q} > {log:q} 2>&1"
+        " {params.max_chunks:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule training_curve:

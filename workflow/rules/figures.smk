@@ -43,7 +43,7 @@ rule fig3:
     log:
         "results/logs/fig3.log",
     shell:
-        "python -m mixlab fig3 --models {params.models} --tables {input.tables:q} --out {output.pdf:q} --csv {output.csv:q}"
+        "python -m mixlab fig3 --models {params.models:q} --tables {input.tables:q} --out {output.pdf:q} --csv {output.csv:q}"
         " --caption {params.caption:q} > {log:q} 2>&1"
 
 
@@ -87,7 +87,7 @@ rule fig4:
     log:
         "results/logs/fig4.log",
     shell:
-        "python -m mixlab shift-figure --figure 4 --rows '{params.rows}' --tables {input.tables:q} --out {output.pdf:q}"
+        "python -m mixlab shift-figure --figure 4 --rows {params.rows:q} --tables {input.tables:q} --out {output.pdf:q}"
         " --csv {output.csv:q} --caption {params.caption:q} > {log:q} 2>&1"
 
 
@@ -109,7 +109,7 @@ rule fig5:
     log:
         "results/logs/fig5.log",
     shell:
-        "python -m mixlab shift-figure --figure 5 --rows '{params.rows}' --tables {input.tables:q} --out {output.pdf:q}"
+        "python -m mixlab shift-figure --figure 5 --rows {params.rows:q} --tables {input.tables:q} --out {output.pdf:q}"
         " --csv {output.csv:q} --caption {params.caption:q} > {log:q} 2>&1"
 
 
@@ -132,7 +132,7 @@ rule table1:
     log:
         "results/logs/table1.log",
     shell:
-        "python -m mixlab table1 --models {params.models} --tables {input.tables:q} --out results/table1"
+        "python -m mixlab table1 --models {params.models:q} --tables {input.tables:q} --out results/table1"
         " --caption {params.caption:q} > {log:q} 2>&1"
 
 

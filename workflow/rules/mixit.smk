@@ -24,11 +24,12 @@ rule fma_synth:
 
 rule fma_prep:
     input:
-        root=lambda w: fma_source_root(),
+        root=lambda w: fma_source_root(w.subset),
     output:
         directory(f"{RES}/fma/{{subset}}"),
     params:
         c=M["clips"],
+        mono=M["clips"].get("mono", "skip"),
         sample_rate=P["sample_rate"],
     threads: job_threads("prep", "b")
     resources:
@@ -41,7 +42,7 @@ rule fma_prep:
         "python -m mixlab fma-prep --root {input.root:q} --subset {wildcards.subset} --out {output:q}"
         " --sample-rate {params.sample_rate} --clip-seconds {params.c[clip_seconds]}"
         " --hop-seconds {params.c[hop_seconds]} --max-silent-seconds {params.c[max_silent_seconds]}"
-        " --silence-db {params.c[silence_db]} --workers {threads} > {log:q} 2>&1"
+        " --silence-db {params.c[silence_db]} --mono {params.mono} --workers {threads} > {log:q} 2>&1"
 
 
 rule source_activity:
@@ -81,7 +82,7 @@ rule pretrain_mixit:
     log:
         f"{RES}/logs/mixit/pretrain/{{size}}_{{subset}}.log",
     shell:
-        "python -m mixlab launch --gpus {resources.gpu} -- python -m mixlab train-mixit --spec '{params.spec}' --clips {input.clips:q}"
+        "python -m mixlab launch --gpus {resources.gpu} -- python -m mixlab train-mixit --spec {params.spec:q} --clips {input.clips:q}"
         " --out {output:q} --resume-dir {params.resume:q} --device {params.device} --threads {params.threads}"
         " >> {log:q} 2>&1"
 
@@ -114,7 +115,7 @@ rule finetune_mixit:
         f"{RES}/models/mixit/{{model}}.pt",
     params:
         spec=lambda w: json.dumps(_mx.finetune_spec(M, P["sample_rate"], w.model)),
-        init=lambda w, input: f"--init {input.init} --channels {input.channels}" if "init" in input.keys() else "",
+        init=lambda w, input: ["--init", input.init, "--channels", input.channels] if "init" in input.keys() else [],
         resume=lambda w: f"{RES}/resume/mixit/{w.model}",
         device=job_device("train", "b"),
         threads=lambda w, threads: max(1, threads // max(1, job_class("train", "b")["gpu"])),
@@ -126,8 +127,8 @@ rule finetune_mixit:
     log:
         f"{RES}/logs/mixit/finetune/{{model}}.log",
     shell:
-        "python -m mixlab launch --gpus {resources.gpu} -- python -m mixlab train-mixit --spec '{params.spec}' --store {input.store:q}"
-        " --activity {input.activity:q} {params.init} --out {output:q} --resume-dir {params.resume:q}"
+        "python -m mixlab launch --gpus {resources.gpu} -- python -m mixlab train-mixit --spec {params.spec:q} --store {input.store:q}"
+        " --activity {input.activity:q} {params.init:q} --out {output:q} --resume-dir {params.resume:q}"
         " --device {params.device} --threads {params.threads} >> {log:q} 2>&1"
 
 
@@ -174,7 +175,7 @@ rule mixit_table:
     log:
         f"{RES}/logs/mixit/{{table}}.log",
     shell:
-        "python -m mixlab mixit-table --rows '{params.rows}' --csdr {input.csdr:q} --usdr {input.usdr:q}"
+        "python -m mixlab mixit-table --rows {params.rows:q} --csdr {input.csdr:q} --usdr {input.usdr:q}"
         " --out {params.out:q} --caption {params.caption:q} > {log:q} 2>&1"
 
 

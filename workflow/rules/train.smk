@@ -20,6 +20,6 @@ rule train:
     log:
         f"{RES}/logs/train/{{exp}}/{{model}}.log",
     shell:
-        "python -m mixlab launch --gpus {resources.gpu} -- python -m mixlab train --spec '{params.spec}' --store {input.stores:q} --out {output.model:q}"
+        "python -m mixlab launch --gpus {resources.gpu} -- python -m mixlab train --spec {params.spec:q} --store {input.stores:q} --out {output.model:q}"
         " --snapshots {output.snapshots:q} --resume-dir {params.resume:q} --device {params.device}"
         " --threads {params.threads} >> {log:q} 2>&1"

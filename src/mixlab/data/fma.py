@@ -6,7 +6,7 @@ decoded, checked and cut into 10 s clips with a 5 s hop; a clip with more than
 the target sample rate are dropped, higher ones resampled (Rubber Band's
 resampler in pedalboard). A file that cannot be used -- empty, undecodable,
 truncated (fewer frames decoded than its header announces), too low a rate,
-mono/multichannel mismatch, or with no clip left -- goes to `rejects.tsv` with its
+more than two channels, mono (unless `mono="duplicate"`), or with no clip left -- goes to `rejects.tsv` with its
 reason and the run goes on: the real FMA has such files (099134, 108925 and
 133297 have no audio, 002624 is corrupt).
 
@@ -38,12 +38,41 @@ class ClipRule:
     hop_seconds: float = 5.0
     max_silent_seconds: float = 5.0
     silence_db: float = -60.0        # mean power of a 1 s block (dB re full scale) below which it is silent
+    # mono files: "skip" as the authors' code does (mixit-mss keeps stereo files only), or
+    # "duplicate" the channel to both sides; either way the manifest lists them
+    mono: str = "skip"
 
 
 def subset_dir(root: str | Path, subset: str) -> Path:
     if subset not in SUBSETS:
         raise ValueError(f"unknown FMA subset {subset!r}; choose one of {SUBSETS}")
     return Path(root) / f"fma_{subset}"
+
+
+def check_fma_root(root: str | Path, subset: str) -> str | None:
+    """What is wrong with `root` as the FMA root for `subset` (None: fine), named for what it is.
+
+    Globbing the folder costs ~0.1 s for fma_full's 106k files, so the workflow runs this while it
+    builds the DAG, not when the job starts.
+    """
+    root = Path(root)
+    folder = subset_dir(root, subset)
+    if not root.is_dir():
+        return f"fma_root {root}: no such directory"
+    if not folder.is_dir():
+        if root.name.startswith("fma_") and list(root.glob("[0-9][0-9][0-9]/*.mp3"))[:1]:
+            return (f"fma_root {root} is a subset folder itself; pass its parent, fma_root={root.parent} "
+                    f"(the folder holding fma_small/ ... fma_full/)")
+        below = sorted(p for p in root.glob("*/fma_*") if p.is_dir())
+        if below:
+            return f"fma_root {root}: the subsets are one level down; pass fma_root={below[0].parent}"
+        have = sorted(p.name for p in root.glob("fma_*") if p.is_dir())
+        return (f"fma_root {root}: no {folder.name}/ folder (found: {', '.join(have) or 'none'}); download and "
+                f"unzip {folder.name}.zip there, or choose a subset that is present in the config's mixit tables")
+    if not list(folder.glob("[0-9][0-9][0-9]/*.mp3"))[:1]:
+        return (f"{folder}: no MP3 files in FMA layout (<3-digit folder>/<6-digit id>.mp3); the archive may "
+                "not be fully unzipped")
+    return None
 
 
 def list_mp3(folder: str | Path) -> list[Path]:
@@ -59,7 +88,7 @@ class Reject(Exception):
     """A file the run skips; the message is its reason in rejects.tsv."""
 
 
-def decode(path: str | Path, sample_rate: int) -> np.ndarray:
+def decode(path: str | Path, sample_rate: int, mono: str = "duplicate") -> np.ndarray:
     """MP3 -> float32 (frames, 2) at `sample_rate`; Reject with the reason when the file is unusable.
 
     soundfile (libsndfile + mpg123) is used for decoding because it returns only
@@ -87,14 +116,20 @@ def decode(path: str | Path, sample_rate: int) -> np.ndarray:
     if rate < sample_rate:
         raise Reject(f"sample rate {rate} Hz below {sample_rate} Hz")
     if audio.shape[1] == 1:
+        if mono == "skip":
+            raise Reject("mono: skipped as the authors' code does (config mixit.clips.mono: duplicate uses it)")
         audio = np.repeat(audio, 2, axis=1)
     elif audio.shape[1] != 2:
         raise Reject(f"{audio.shape[1]} channels (expected mono or stereo)")
     if rate != sample_rate:
         from pedalboard.io import StreamResampler
 
+        # the resampler may end a sample short of the exact length (30.000 s at 48 kHz gave
+        # 1,322,999 frames at 44.1 kHz and lost the file's last clip): round, pad the tail
+        n = int(round(len(audio) * sample_rate / rate))
         res = StreamResampler(rate, sample_rate, 2)
-        audio = np.concatenate([res.process(audio.T.copy()), res.process(None)], axis=1).T
+        out = np.concatenate([res.process(audio.T.copy()), res.process(None)], axis=1).T[:n]
+        audio = np.pad(out, [(0, n - len(out)), (0, 0)])
     return np.ascontiguousarray(audio, dtype=np.float32)
 
 
@@ -121,7 +156,7 @@ def clip_starts(audio: np.ndarray, rule: ClipRule) -> tuple[list[int], int]:
 def _prepare_one(args):
     path, rule = args
     try:
-        audio = decode(path, rule.sample_rate)
+        audio = decode(path, rule.sample_rate, rule.mono)
         starts, dropped = clip_starts(audio, rule)
         clip = int(round(rule.clip_seconds * rule.sample_rate))
         if len(audio) < clip:
@@ -130,9 +165,12 @@ def _prepare_one(args):
             raise Reject(f"silent: all {dropped} clips have more than {rule.max_silent_seconds:g} s of silence")
         span = audio[starts[0]: starts[-1] + clip]
         pcm = np.clip(np.round(span * 32767.0), -32768, 32767).astype(np.int16)
-        return str(path), pcm, [s - starts[0] for s in starts], dropped, None
+        import soundfile as sf
+
+        mono = sf.info(str(path)).channels == 1
+        return str(path), pcm, [s - starts[0] for s in starts], dropped, None, mono
     except Reject as exc:
-        return str(path), None, [], 0, str(exc)
+        return str(path), None, [], 0, str(exc), False
 
 
 def prepare_subset(folder: str | Path, out_dir: str | Path, rule: ClipRule, workers: int = 1,
@@ -151,14 +189,15 @@ def prepare_subset(folder: str | Path, out_dir: str | Path, rule: ClipRule, work
     with open(tmp_audio, "wb") as fh:
         pool = ProcessPoolExecutor(workers) if workers > 1 else None
         results = pool.map(_prepare_one, jobs, chunksize=4) if pool else map(_prepare_one, jobs)
-        for i, (path, pcm, starts, dropped, reason) in enumerate(results):
+        for i, (path, pcm, starts, dropped, reason, mono) in enumerate(results):
             rel = os.path.relpath(path, folder)
             if reason is not None:
                 rejects.append((rel, reason))
                 progress(f"[fma] {i + 1}/{len(files)} {rel}: rejected ({reason})")
                 continue
             fh.write(pcm.tobytes())
-            entries.append({"id": Path(path).stem, "path": rel, "offset": offset, "length": len(pcm)})
+            entries.append({"id": Path(path).stem, "path": rel, "offset": offset, "length": len(pcm)}
+                           | ({"mono": True} if mono else {}))
             clips.extend([len(entries) - 1, s] for s in starts)
             offset += len(pcm)
             n_dropped += dropped
@@ -174,10 +213,12 @@ def prepare_subset(folder: str | Path, out_dir: str | Path, rule: ClipRule, work
         w.writerows(rejects)
     manifest = {"sample_rate": rule.sample_rate, "channels": 2, "clip_samples": clip, "frames": offset,
                 "source": str(folder), "rule": rule.__dict__, "files": entries, "clips": clips,
-                "dropped_silent_clips": n_dropped, "rejected_files": len(rejects)}
+                "dropped_silent_clips": n_dropped, "rejected_files": len(rejects),
+                "mono_duplicated": [e["path"] for e in entries if e.get("mono")]}
     (out_dir / CLIPS_MANIFEST).write_text(json.dumps(manifest))
     hours = len(clips) * rule.hop_seconds / 3600
-    progress(f"[fma] {folder}: {len(entries)} files used, {len(rejects)} rejected (see {out_dir / REJECTS_FILE}), "
+    progress(f"[fma] {folder}: {len(entries)} files used ({len(manifest['mono_duplicated'])} mono, copied to "
+             f"both channels), {len(rejects)} rejected (see {out_dir / REJECTS_FILE}), "
              f"{len(clips)} clips (~{hours:.2f} h of distinct audio)")
     return manifest
 

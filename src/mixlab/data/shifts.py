@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from mixlab.data.synth import STEMS
+from mixlab.data.layout import STEMS
 from mixlab.data.tracks import MANIFEST, check_stem_files, list_tracks, load_stems, track_dir
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from mixlab.data.synth import STEMS
+from mixlab.data.layout import STEMS
 from mixlab.data.tracks import TrackError, check_stem_files, track_dir
 
 STORE_MANIFEST = "store.json"

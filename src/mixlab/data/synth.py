@@ -15,9 +15,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-STEMS = ("vocals", "drums", "bass", "other")
-SPLITS = ("train", "valid", "test")
-MANIFEST = "mixlab_corpus.json"
+from mixlab.data.layout import MANIFEST, SPLITS, STEMS  # noqa: F401  (re-exported)
 
 MAJOR = np.array([0, 2, 4, 5, 7, 9, 11])
 MINOR = np.array([0, 2, 3, 5, 7, 8, 10])

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from mixlab.data.synth import MANIFEST, STEMS
+from mixlab.data.layout import MANIFEST, STEMS
 
 
 class TrackError(ValueError):
@@ -57,6 +57,25 @@ def track_dir(root: str | Path, split: str, name: str) -> Path:
     return Path(root) / subset_of(split) / name
 
 
+def wav_info(path: Path, sample_rate: int | None, channels: int = 2):
+    """Header of one WAV, checked: readable, non-empty, the expected rate and channels; else TrackError."""
+    if path.stat().st_size == 0:
+        raise TrackError(f"{path}: empty file (0 bytes); restore it from the dataset archive.")
+    try:
+        info = sf.info(str(path))
+    except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError
+        raise TrackError(f"{path}: cannot be read as audio ({str(exc).strip()}); restore or re-export it.") from exc
+    if info.frames == 0:
+        raise TrackError(f"{path}: holds no audio (0 frames); restore or re-export it.")
+    if sample_rate is not None and info.samplerate != sample_rate:
+        raise TrackError(f"{path}: sample rate {info.samplerate} Hz, expected {sample_rate} Hz "
+                         "(config key sample_rate); resample the corpus or change the preset.")
+    if info.channels != channels:
+        fix = " Make it stereo: ffmpeg -i in.wav -ac 2 out.wav (copies the channel to both)." if info.channels == 1 else ""
+        raise TrackError(f"{path}: {info.channels} channel(s), expected {channels} (stereo).{fix}")
+    return info
+
+
 def check_stem_files(folder: Path, sample_rate: int, stems=STEMS, channels: int = 2) -> int:
     """Validate the stems of one track without reading the audio; return its length."""
     lengths = {}
@@ -65,16 +84,7 @@ def check_stem_files(folder: Path, sample_rate: int, stems=STEMS, channels: int 
         if not path.exists():
             raise TrackError(f"{path}: missing stem '{stem}'. Every track needs "
                              f"{', '.join(s + '.wav' for s in stems)} (MUSDB18-HQ layout).")
-        try:
-            info = sf.info(str(path))
-        except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError
-            raise TrackError(f"{path}: cannot be read as audio ({exc}); re-export the stem.") from exc
-        if info.samplerate != sample_rate:
-            raise TrackError(f"{path}: sample rate {info.samplerate} Hz, expected {sample_rate} Hz "
-                             "(config key sample_rate); resample the corpus or change the preset.")
-        if info.channels != channels:
-            raise TrackError(f"{path}: {info.channels} channel(s), expected {channels} (stereo).")
-        lengths[stem] = info.frames
+        lengths[stem] = wav_info(path, sample_rate, channels).frames
     if len(set(lengths.values())) > 1:
         raise TrackError(f"{folder}: stems differ in length ({lengths}); the stems of a track must be "
                          "sample-aligned and equally long -- re-export the short stem.")
@@ -97,7 +107,6 @@ def load_mixture(folder: str | Path, sample_rate: int) -> np.ndarray:
     path = folder / "mixture.wav"
     if not path.exists():
         return load_stems(folder, sample_rate).sum(0)
-    audio, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    if sr != sample_rate:
-        raise TrackError(f"{path}: sample rate {sr} Hz, expected {sample_rate} Hz (config key sample_rate).")
+    wav_info(path, sample_rate)
+    audio, _ = sf.read(str(path), dtype="float32", always_2d=True)
     return audio

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mixlab.data.synth import STEMS
-from mixlab.data.tracks import load_stems
+from mixlab.data.layout import STEMS
+from mixlab.data.tracks import TrackError, load_stems, wav_info
 
 METRICS = ("SDR", "SIR", "ISR", "SAR")
 SCORERS = ("museval", "fast")
@@ -60,11 +60,12 @@ def to_museval_json(metrics, stems=STEMS, win_s: float = 1.0, hop_s: float = 1.0
 def score_dirs(references: str | Path, estimates: str | Path, sample_rate: int | None = None,
                scorer: str = "museval", device: str = "cpu") -> str:
     """Score the stems in `estimates` against those in `references` (folders of <stem>.wav)."""
-    import soundfile as sf
-
     references, estimates = Path(references), Path(estimates)
     if sample_rate is None:
-        sample_rate = sf.info(str(references / f"{STEMS[0]}.wav")).samplerate
+        path = references / f"{STEMS[0]}.wav"
+        if not path.exists():
+            raise TrackError(f"{path}: missing stem '{STEMS[0]}' of the reference track")
+        sample_rate = wav_info(path, None).samplerate
     refs = load_stems(references, sample_rate)
     ests = load_stems(estimates, sample_rate)
     return to_museval_json(bss_eval(refs, ests, sample_rate, scorer, device=device))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mixlab.data.synth import STEMS
+from mixlab.data.layout import STEMS
 from mixlab.data.tracks import load_stems
 from mixlab.metrics.sdx import sdx_sdr
 

@@ -44,6 +44,8 @@ def train(spec: dict, store_path: str | Path | list, out: str | Path, resume_dir
         raise ValueError(f"unknown train keys: {sorted(unknown)}")
     tcfg = {**TRAIN_DEFAULTS, **spec.get("train", {})}
     spec = {**spec, "train": tcfg}
+    if checkpoint.restore_final(out, resume_dir, _spec_hash(spec), snapshots, log):
+        return Path(out)
     ranks, device = distributed.setup(device)
     try:
         return _train(spec, tcfg, store_path, out, resume_dir, device, ranks,
@@ -68,7 +70,7 @@ def _train(spec, tcfg, store_path, out, resume_dir, device, ranks, log, snapshot
                          pitch_max=tcfg["pitch_max"], pitch_consistent=tcfg["pitch_consistent"])
     if tcfg["snapshot_every"] and snapshots is None:
         raise ValueError("train.snapshot_every is set but no snapshot folder was given (--snapshots)")
-    snap_tmp = Path(resume_dir) / "snapshots"
+    snap_tmp = Path(resume_dir) / checkpoint.SNAPSHOTS
     model = build_model(spec["model"]).to(device)
     net = distributed.wrap(model, ranks, device)
     ema = EMA(model, tcfg["ema_decay"])
@@ -152,6 +154,7 @@ def _train(spec, tcfg, store_path, out, resume_dir, device, ranks, log, snapshot
 
     if ranks.is_main:
         _finish(out, spec, ema, step, snap_tmp, snapshots, resume_path, log)
+        checkpoint.keep_final(out, resume_dir, _spec_hash(spec), step)
     distributed.barrier(ranks)
     return Path(out)
 
@@ -159,8 +162,9 @@ def _train(spec, tcfg, store_path, out, resume_dir, device, ranks, log, snapshot
 def _finish(out, spec, ema, step, snap_tmp, snapshots, resume_path, log):
     if snapshots is not None:
         Path(snapshots).mkdir(parents=True, exist_ok=True)
+        # links, not moves: the resume folder keeps them with the final state until the output is recorded
         for f in sorted(snap_tmp.glob("step*.pt")) if snap_tmp.exists() else []:
-            f.replace(Path(snapshots) / f.name)
+            checkpoint.link_or_copy(f, Path(snapshots) / f.name)
     checkpoint.save_model(out, spec, ema.state_dict(), step)
     # The finished model is the output now; a stale resume state would make a forced rerun a no-op.
     resume_path.unlink(missing_ok=True)

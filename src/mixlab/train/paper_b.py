@@ -70,6 +70,8 @@ def train(spec: dict, out: str | Path, resume_dir: str | Path, device: str = "cp
         raise ValueError(f"unknown train keys: {sorted(unknown)}")
     tcfg = {**PAPER_B_DEFAULTS, **spec.get("train", {})}
     spec = {**spec, "train": tcfg, "init": None if init is None else "pretrained"}
+    if checkpoint.restore_final(out, resume_dir, json.dumps(spec, sort_keys=True), log=log):
+        return Path(out)
     ranks, device = distributed.setup(device)
     try:
         return _train(spec, tcfg, stage, out, resume_dir, device, ranks,
@@ -196,6 +198,7 @@ def _train(spec, tcfg, stage, out, resume_dir, device, ranks, log, clips, store,
     if ranks.is_main:
         spec_out = {**spec, "model": {**spec["model"], "n_outputs": model.cfg.n_outputs}}
         checkpoint.save_model(out, spec_out, model.state_dict(), step)
+        checkpoint.keep_final(out, resume_dir, spec_key, step)
         resume_path.unlink(missing_ok=True)
         log(f"[train] wrote {out}")
     distributed.barrier(ranks)
