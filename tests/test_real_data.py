@@ -104,3 +104,20 @@ def test_a_wrong_fma_root_is_named_while_the_dag_is_built(real_names_tree, fake_
         res = _snakemake(tmp_path, "-n", "paper_b",
                          config=["scale=paper", f"musdb_root={real_names_tree}", f"fma_root={root}"])
         assert res.returncode != 0 and what in res.stdout + res.stderr, (root, res.stdout[-2000:] + res.stderr[-2000:])
+
+
+def test_a_failing_job_puts_its_message_on_the_console(real_names_tree, tmp_path):
+    """show-failed-logs: the file and the fix reach the console, not only the exit status and a log path."""
+    import shutil
+
+    tree = shutil.copytree(real_names_tree, tmp_path / "musdb18hq")
+    config = ["scale=tiny", "dataset=musdb", f"musdb_root={tree}"]
+    exe = Path(sys.executable).parent / "snakemake"
+    base = [str(exe), "--cores", "1", "-s", str(REPO / "workflow" / "Snakefile"), "--directory", str(tmp_path),
+            "--configfile", str(REPO / "config.yaml"), "--config", *config, "--"]
+    subprocess.run(base + ["results/tiny-musdb/corpus/musdb18hq"], capture_output=True, check=True)
+    bad = tmp_path / "results" / "tiny-musdb" / "corpus" / "musdb18hq" / "train" / REAL_NAMES["train"][1] / "bass.wav"
+    bad.write_bytes(b"")                 # broken after the check: only the job can find it
+    res = subprocess.run(base + ["results/tiny-musdb/store/train"], capture_output=True, text=True)
+    assert res.returncode != 0
+    assert f"mixlab store: error: {bad.relative_to(tmp_path)}: empty file (0 bytes)" in res.stdout + res.stderr
