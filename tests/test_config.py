@@ -54,6 +54,7 @@ def test_unknown_scale(config):
         validate(config)
 
 
+@pytest.mark.slow
 def test_snakemake_stops_before_any_job(tmp_path):
     """The workflow itself refuses a bad value, naming the key, before scheduling anything."""
     snakemake = Path(sys.executable).parent / "snakemake"
@@ -89,7 +90,7 @@ def test_numbers_written_as_strings_are_numbers(config):
     config["presets"]["demo"]["train"]["steps"] = "50"
     config["presets"]["demo"]["train"]["target_lufs"] = "null"
     config["presets"]["demo"]["fig5"]["time_shift_s"] = ["0.1", ".inf"]
-    config["presets"]["demo"]["mixit"]["clips"]["silence_db"] = "-60"
+    config["presets"]["demo"]["mixit"]["clips"] = {"silence_db": "-60"}
     p = validate(config)
     assert p["train"]["lr"] == 1e-3 and p["train"]["steps"] == 50 and p["train"]["target_lufs"] is None
     assert p["fig5"]["time_shift_s"] == [0.1, float("inf")] and p["mixit"]["clips"]["silence_db"] == -60
@@ -135,3 +136,32 @@ def test_dataset_is_independent_of_the_scale(config, tmp_path):
     config.update(dataset="synthetic", scale="paper")
     with pytest.raises(ConfigError, match="scale 'paper' has no synthetic corpus"):
         validate(config)
+
+
+def test_presets_are_overlays_on_the_base(config):
+    """A scale is the base with its overlay on top; an error names the key where it was written."""
+    from mixlab.config import merge
+
+    demo = validate(config)
+    assert demo["model"]["name"] == "tfc_tdf_v3" and demo["model"]["n_fft"] == 1024      # base + overlay
+    assert demo["mixit"]["clips"]["clip_seconds"] == 10.0 and "clips" not in config["presets"]["demo"]["mixit"]
+    assert merge({"a": {"b": 1, "c": [1, 2]}}, {"a": {"c": [3]}}) == {"a": {"b": 1, "c": [3]}}
+    config["base"]["augment"]["pitch_max"] = 20
+    with pytest.raises(ConfigError, match=r"'base\.augment\.pitch_max': 20 is greater than the maximum of 12"):
+        validate(config)
+    config["base"]["augment"]["pitch_max"] = 2
+    config["presets"]["demo"]["augment"] = {"pitch_max": 13}
+    with pytest.raises(ConfigError, match=r"'presets\.demo\.augment\.pitch_max': 13 is greater"):
+        validate(config)
+
+
+def test_the_test_scale_lives_in_a_test_config():
+    from mixlab.config import load
+    from tests.conftest import CONFIGS
+
+    assert "tiny" not in yaml.safe_load((REPO / "config.yaml").read_text())["presets"]
+    tiny = load(CONFIGS, {"scale": "tiny"})
+    assert (tiny["sample_rate"], tiny["train"]["steps"], tiny["mixit"]["n_outputs"]) == (8000, 4, 6)
+    res = subprocess.run([str(Path(sys.executable).parent / "mixlab"), "check-config", *map(str, CONFIGS),
+                          "--set", "scale=tiny"], capture_output=True, text=True)
+    assert res.returncode == 0 and "scale=tiny dataset=synthetic" in res.stdout

@@ -63,6 +63,7 @@ def _assert_same_weights(a, b, atol):
         torch.testing.assert_close(b[k], a[k], rtol=0, atol=atol, msg=k)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("paper", ["A", "B"])
 def test_two_gloo_processes_train_like_one_with_the_same_global_batch(paper, tiny_store, tmp_path):
     if paper == "A":
@@ -98,6 +99,7 @@ def _start_and_signal(cmd, sig, at_step):
     return proc.returncode, "".join(seen) + out
 
 
+@pytest.mark.slow
 def test_sigterm_writes_a_checkpoint_exits_nonzero_and_the_rerun_resumes(tiny_store, tmp_path):
     sig = signal.SIGTERM           # SIGUSR1: test_mixit_pretraining_stops_on_sigusr1_and_resumes
     spec = _spec(steps=40, every=1000)          # no periodic checkpoint: only the signal writes one
@@ -113,6 +115,7 @@ def test_sigterm_writes_a_checkpoint_exits_nonzero_and_the_rerun_resumes(tiny_st
     _assert_same_weights(tmp_path / "ref.pt", out, atol=0)
 
 
+@pytest.mark.slow
 def test_sigterm_to_torchrun_stops_both_ranks_at_one_step_and_the_rerun_resumes(tiny_store, tmp_path):
     """torchrun forwards SIGTERM to its workers; they agree on the step, rank 0 writes the checkpoint."""
     spec = _spec(steps=40, every=1000)
@@ -140,6 +143,7 @@ def test_sigterm_to_torchrun_stops_both_ranks_at_one_step_and_the_rerun_resumes(
     _assert_same_weights(tmp_path / "ref.pt", out, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_mixit_pretraining_stops_on_sigusr1_and_resumes(tmp_path):
     clips = _clip_store(tmp_path / "clips")
     spec = _pre_spec(steps=30)
@@ -171,6 +175,7 @@ def test_gpu_claims_are_exclusive_and_released(tmp_path):
         claim_gpus(4, devices, tmp_path)
 
 
+@pytest.mark.slow
 def test_launch_runs_one_process_per_gpu_through_torchrun(tmp_path):
     assert command_for(1, ["mixlab", "train"]) == ["mixlab", "train"]
     cmd = command_for(2, ["mixlab", "train", "--x"])

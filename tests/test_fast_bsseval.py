@@ -133,6 +133,7 @@ def test_exactly_mono_stems_are_ill_posed_for_museval_itself():
     assert report["failed_frames"] == {"SDR": 0, "ISR": 0, "SIR": 0, "SAR": 0}
 
 
+@pytest.mark.slow
 def test_crosscheck_fails_on_a_wrong_frame(tiny_corpus):
     name = list_tracks(tiny_corpus, "test")[0]
     refs = load_stems(track_dir(tiny_corpus, "test", name), 8000)

@@ -4,11 +4,11 @@ import torch
 from mixlab.config import load
 from mixlab.models import build_model
 from mixlab.models.tfc_tdf_v3 import count_parameters
-from tests.conftest import REPO
+from tests.conftest import CONFIGS, REPO
 
 
 def _preset(scale):
-    return load(REPO / "config.yaml", {"scale": scale, "musdb_root": str(REPO)})
+    return load(CONFIGS, {"scale": scale, "musdb_root": str(REPO)})
 
 
 def test_output_shape_and_length():

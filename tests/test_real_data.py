@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.conftest import REAL_NAMES, REPO
+from tests.conftest import CONFIGS, REAL_NAMES, REPO
 
 NAMES = [n for names in REAL_NAMES.values() for n in names]
 
@@ -19,7 +19,7 @@ def _snakemake(workdir, *args, config=()):
     flags = [a for a in args if a.startswith("-")]
     targets = [a for a in args if not a.startswith("-")]
     return subprocess.run([str(exe), *flags, "--cores", "1", "-s", str(REPO / "workflow" / "Snakefile"),
-                           "--directory", str(workdir), "--configfile", str(REPO / "config.yaml"),
+                           "--directory", str(workdir), "--configfile", *map(str, CONFIGS),
                            "--config", *config, "--", *targets], capture_output=True, text=True)
 
 
@@ -68,6 +68,7 @@ def fake_fma(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_paper_scale_shell_commands_keep_every_name_whole(real_names_tree, fake_fma, tmp_path):
     res = _snakemake(tmp_path, "-n", "-p", "paper_a", "paper_b",
                      config=["scale=paper", f"musdb_root={real_names_tree}", f"fma_root={fake_fma}"])
@@ -83,6 +84,7 @@ def test_paper_scale_shell_commands_keep_every_name_whole(real_names_tree, fake_
             assert shlex.quote(name) in text or name.replace("'", "'\"'\"'") in text or name in text, name
 
 
+@pytest.mark.slow
 def test_a_bad_tree_stops_the_workflow_before_any_job(real_names_tree, tmp_path):
     import shutil
 
@@ -97,6 +99,7 @@ def test_a_bad_tree_stops_the_workflow_before_any_job(real_names_tree, tmp_path)
     assert "0 bytes" in out and "Traceback" not in out
 
 
+@pytest.mark.slow
 def test_a_wrong_fma_root_is_named_while_the_dag_is_built(real_names_tree, fake_fma, tmp_path):
     for root, what in [(fake_fma / "fma_large", "is a subset folder itself; pass its parent"),
                        (fake_fma.parent, "the subsets are one level down"),
@@ -106,6 +109,7 @@ def test_a_wrong_fma_root_is_named_while_the_dag_is_built(real_names_tree, fake_
         assert res.returncode != 0 and what in res.stdout + res.stderr, (root, res.stdout[-2000:] + res.stderr[-2000:])
 
 
+@pytest.mark.slow
 def test_a_failing_job_puts_its_message_on_the_console(real_names_tree, tmp_path):
     """show-failed-logs: the file and the fix reach the console, not only the exit status and a log path."""
     import shutil
@@ -114,7 +118,7 @@ def test_a_failing_job_puts_its_message_on_the_console(real_names_tree, tmp_path
     config = ["scale=tiny", "dataset=musdb", f"musdb_root={tree}"]
     exe = Path(sys.executable).parent / "snakemake"
     base = [str(exe), "--cores", "1", "-s", str(REPO / "workflow" / "Snakefile"), "--directory", str(tmp_path),
-            "--configfile", str(REPO / "config.yaml"), "--config", *config, "--"]
+            "--configfile", *map(str, CONFIGS), "--config", *config, "--"]
     subprocess.run(base + ["results/tiny-musdb/corpus/musdb18hq"], capture_output=True, check=True)
     bad = tmp_path / "results" / "tiny-musdb" / "corpus" / "musdb18hq" / "train" / REAL_NAMES["train"][1] / "bass.wav"
     bad.write_bytes(b"")                 # broken after the check: only the job can find it

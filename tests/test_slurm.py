@@ -27,7 +27,8 @@ def _can_admin():
     return shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0
 
 
-pytestmark = pytest.mark.skipif(not _can_admin(), reason="starting slurmctld/slurmd/munge needs root or sudo -n")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not _can_admin(), reason="starting slurmctld/slurmd/munge needs root or sudo -n")]
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,10 @@ def slurm_cluster():
 
 def _workdir(path):
     path.mkdir()
-    cfg = yaml.safe_load((REPO / "config.yaml").read_text())
+    from mixlab.config import merge
+
+    cfg = merge(yaml.safe_load((REPO / "config.yaml").read_text()),
+                yaml.safe_load((REPO / ".test" / "config_tiny.yaml").read_text()))
     cfg["scale"] = "tiny"
     # long enough to requeue a training job mid-run; no periodic checkpoint, so only the signal writes one
     cfg["presets"]["tiny"]["train"].update(steps=150, log_every=1, checkpoint_every=100000)

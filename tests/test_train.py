@@ -30,6 +30,7 @@ def _weights(path):
     return checkpoint.load(path)["state_dict"]
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_identical_weights(tiny_store, tmp_path):
     spec = _spec(steps=60)
     run_cli(*_train_args(spec, tiny_store, tmp_path / "ref.pt", tmp_path / "ref_resume"))
@@ -94,13 +95,15 @@ def test_finished_run_is_restored_not_retrained(tiny_store, tmp_path):
     assert not (resume / "last.pt").exists() and (resume / checkpoint.FINAL).exists()
     assert (resume / checkpoint.FINAL).stat().st_ino == out.stat().st_ino        # a hard link: no extra space
 
+    history = checkpoint.history_path(out).read_bytes()
     out.unlink()
+    checkpoint.history_path(out).unlink()
     import shutil
 
     shutil.rmtree(snaps)
     lines = []
     train(spec, tiny_store, out, resume, log=lines.append, snapshots=snaps)
-    assert out.read_bytes() == first
+    assert out.read_bytes() == first and checkpoint.history_path(out).read_bytes() == history
     assert sorted(p.name for p in snaps.iterdir()) == ["step00000002.pt", "step00000004.pt"]
     assert any("restored the finished state" in m for m in lines)
     assert not any("step 1/" in m for m in lines), "trained again"

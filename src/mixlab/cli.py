@@ -245,6 +245,17 @@ def cmd_shift_figure(a):
     _log(f"[fig{a.figure}] {a.out}, {a.csv}\n{table.round(2).to_string()}")
 
 
+def cmd_histories(a):
+    from mixlab.plots.histories import history_table, plot_histories
+
+    if len(a.labels) != len(a.histories):
+        raise SystemExit("--labels and --histories must have the same length")
+    table = history_table(a.labels, a.histories)
+    table.to_csv(a.csv, index=False)
+    plot_histories(table, a.out, a.caption)
+    _log(f"[histories] {len(a.labels)} models -> {a.out}, {a.csv}")
+
+
 def cmd_check_config(a):
     from mixlab.config import load
 
@@ -438,8 +449,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_mixit_parsers(sub)
 
+    s = sub.add_parser("histories", help="every model's training curve (<model>.history.csv) in one figure")
+    s.add_argument("--labels", nargs="+", required=True, help="model ids, e.g. fig1/p0.50 (panel = up to the last /)")
+    s.add_argument("--histories", nargs="+", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--csv", required=True)
+    s.add_argument("--caption", default="")
+    s.set_defaults(func=cmd_histories)
+
     s = sub.add_parser("check-config", help="validate a config.yaml against the schema")
-    s.add_argument("config")
+    s.add_argument("config", nargs="+", help="config file(s); later ones merge onto earlier ones")
     s.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
     s.set_defaults(func=cmd_check_config)
     return p

@@ -82,6 +82,40 @@ def coerce_numbers(config: dict, validator) -> None:
             return
 
 
+def merge(base: dict, overlay: dict) -> dict:
+    """`base` with `overlay` on top: mappings merge key by key, anything else (lists, numbers) replaces."""
+    out = dict(base)
+    for k, v in overlay.items():
+        out[k] = merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+    return out
+
+
+def _has(tree, path) -> bool:
+    for key in path:
+        if not isinstance(tree, (dict, list)) or (isinstance(tree, dict) and key not in tree):
+            return False
+        if isinstance(tree, list) and not (isinstance(key, int) and key < len(tree)):
+            return False
+        tree = tree[key]
+    return True
+
+
+def preset_key_namer(config: dict, scale: str):
+    """Name a key of the merged preset where the user wrote it: the scale's overlay, else the base."""
+    overlay = config["presets"][scale] or {}
+
+    def name(key) -> str:
+        path = [int(p) if p.isdigit() else p for p in re.split(r"[.\[\]]+", key) if p] if isinstance(key, str) else list(key)
+        where = f"presets.{scale}" if _has(overlay, path) else "base"
+        return f"{where}.{_key_path(path)}" if path else where
+    return name
+
+
+def preset(config: dict) -> dict:
+    """The selected scale's settings: its overlay merged onto the base."""
+    return merge(config["base"], config["presets"][config["scale"]] or {})
+
+
 def validate(config: dict, schema_path: str | Path | None = None) -> dict:
     """Raise ConfigError naming the first bad key; return the resolved preset on success."""
     schema = yaml.safe_load(Path(schema_path or SCHEMA).read_text())
@@ -95,8 +129,16 @@ def validate(config: dict, schema_path: str | Path | None = None) -> dict:
     if scale not in config["presets"]:
         raise ConfigError(f"invalid config key 'scale': {scale!r} is not a preset; "
                           f"choose one of {sorted(config['presets'])}")
-    preset = config["presets"][scale]
-    dataset = config.get("dataset") or preset["dataset"]
+    # the merged preset against the full preset schema; an error names the key where it was written
+    name = preset_key_namer(config, scale)
+    merged = preset(config)
+    preset_validator = jsonschema.Draft7Validator({"$ref": "#/definitions/preset", "definitions": schema["definitions"]})
+    coerce_numbers(merged, preset_validator)
+    errors = sorted(preset_validator.iter_errors(merged), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    if errors:
+        err = _deepest(errors[0])
+        raise ConfigError(f"invalid config key '{name(list(err.absolute_path))}': {err.message}")
+    dataset = config.get("dataset") or merged["dataset"]
     if dataset == "musdb":
         root = config.get("musdb_root")
         if not root:
@@ -104,14 +146,14 @@ def validate(config: dict, schema_path: str | Path | None = None) -> dict:
                               f"pass --config musdb_root=/path/to/musdb18hq")
         if not Path(root).is_dir():
             raise ConfigError(f"config key 'musdb_root': {root} is not a directory")
-    elif "synth" not in preset:
+    elif "synth" not in merged:
         raise ConfigError(f"missing config key 'presets.{scale}.synth': scale '{scale}' has no synthetic corpus "
                           "settings; use dataset=musdb with musdb_root=..., or a scale that has them (demo, tiny)")
     else:
-        s = preset["synth"]
+        s = merged["synth"]
         if s["min_seconds"] > s["max_seconds"]:
-            raise ConfigError(f"config key 'presets.{scale}.synth.min_seconds' exceeds max_seconds")
-    fma = preset["mixit"]["fma"]
+            raise ConfigError(f"config key '{name('synth.min_seconds')}' exceeds max_seconds")
+    fma = merged["mixit"]["fma"]
     if fma == "fma":
         # required only by Paper B's pre-training; the workflow asks for it when such a job is needed
         root = config.get("fma_root")
@@ -120,81 +162,84 @@ def validate(config: dict, schema_path: str | Path | None = None) -> dict:
     else:
         sizes = [fma[s] for s in ("small", "medium", "large", "full")]
         if sizes != sorted(sizes):
-            raise ConfigError(f"config key 'presets.{scale}.mixit.fma': subset sizes must be nested "
+            raise ConfigError(f"config key '{name('mixit.fma')}': subset sizes must be nested "
                               f"(small <= medium <= large <= full), got {sizes}")
         if fma["min_seconds"] > fma["max_seconds"]:
-            raise ConfigError(f"config key 'presets.{scale}.mixit.fma.min_seconds' exceeds max_seconds")
-    check_cross_keys(config["presets"][scale], f"presets.{scale}")
-    return resolve(config)
+            raise ConfigError(f"config key '{name('mixit.fma.min_seconds')}' exceeds max_seconds")
+    check_cross_keys(merged, name)
+    return resolve(config, merged)
 
 
 def _fail(key: str, message: str):
     raise ConfigError(f"invalid config key '{key}': {message}")
 
 
-def check_cross_keys(preset: dict, at: str) -> None:
+def check_cross_keys(preset: dict, name=lambda key: key) -> None:
     """What the schema cannot say: values that only fail together, found here instead of inside a job."""
     m, rate = preset["model"], preset["sample_rate"]
     if m["name"] == "tfc_tdf_v3":
         bins = m["n_fft"] // 2 + 1
         if m["dim_f"] > bins:
-            _fail(f"{at}.model.dim_f", f"{m['dim_f']} frequency bins, but n_fft {m['n_fft']} gives only {bins}; "
+            _fail(name("model.dim_f"), f"{m['dim_f']} frequency bins, but n_fft {m['n_fft']} gives only {bins}; "
                   f"use dim_f <= {bins} (the reference drops the highest bin: dim_f = n_fft / 2)")
         scale_t, scale_f = (m.get("scale") or [2, 2])[:2]
         sub, n = m.get("num_subbands", 1), m.get("num_scales", 1)
         if m["dim_f"] % (sub * scale_f ** n):
-            _fail(f"{at}.model.dim_f", f"{m['dim_f']} is not divisible by num_subbands x scale[1]^num_scales "
+            _fail(name("model.dim_f"), f"{m['dim_f']} is not divisible by num_subbands x scale[1]^num_scales "
                   f"= {sub * scale_f ** n}; the U-Net halves it {n} times in each of {sub} subbands")
         frames = scale_t ** n
         if m["dim_t"] % frames:
-            _fail(f"{at}.model.dim_t", f"{m['dim_t']} frames is not a multiple of scale[0]^num_scales = {frames}; "
+            _fail(name("model.dim_t"), f"{m['dim_t']} frames is not a multiple of scale[0]^num_scales = {frames}; "
                   f"the training chunk (hop_length x (dim_t - 1) samples) must give a multiple of {frames} frames")
         sep = preset["separate"]["dim_t"]
         if sep % frames:
-            _fail(f"{at}.separate.dim_t", f"{sep} frames is not a multiple of {frames} (scale[0]^num_scales)")
+            _fail(name("separate.dim_t"), f"{sep} frames is not a multiple of {frames} (scale[0]^num_scales)")
         if sep < m["dim_t"]:
-            _fail(f"{at}.separate.dim_t", f"{sep} frames is shorter than the training chunk (model.dim_t "
+            _fail(name("separate.dim_t"), f"{sep} frames is shorter than the training chunk (model.dim_t "
                   f"{m['dim_t']}); separate with chunks at least as long as the model was trained on")
         chunk_s = m["hop_length"] * (m["dim_t"] - 1) / rate
         if preset["train"].get("target_lufs") is not None and chunk_s < 0.4:
-            _fail(f"{at}.train.target_lufs", f"the training chunk is {chunk_s:.3f} s, shorter than the 0.4 s "
+            _fail(name("train.target_lufs"), f"the training chunk is {chunk_s:.3f} s, shorter than the 0.4 s "
                   f"block of BS.1770 loudness; raise model.dim_t or set target_lufs: null")
     mx = preset["mixit"]
     mm = mx["model"]
     if mm["hop_length"] > mm["n_fft"]:
-        _fail(f"{at}.mixit.model.hop_length", f"{mm['hop_length']} exceeds n_fft {mm['n_fft']}")
+        _fail(name("mixit.model.hop_length"), f"{mm['hop_length']} exceeds n_fft {mm['n_fft']}")
     if mm["chunk_seconds"] * rate < mm["n_fft"]:
-        _fail(f"{at}.mixit.model.chunk_seconds", f"{mm['chunk_seconds']} s is shorter than one STFT frame "
+        _fail(name("mixit.model.chunk_seconds"), f"{mm['chunk_seconds']} s is shorter than one STFT frame "
               f"(n_fft {mm['n_fft']} at {rate} Hz)")
     if mx["separate"]["chunk_seconds"] < mm["chunk_seconds"]:
-        _fail(f"{at}.mixit.separate.chunk_seconds", f"{mx['separate']['chunk_seconds']} s is shorter than "
+        _fail(name("mixit.separate.chunk_seconds"), f"{mx['separate']['chunk_seconds']} s is shorter than "
               f"the training chunk (mixit.model.chunk_seconds {mm['chunk_seconds']} s)")
     if mx["clips"]["hop_seconds"] > mx["clips"]["clip_seconds"]:
-        _fail(f"{at}.mixit.clips.hop_seconds", "exceeds clip_seconds: parts of every file would be skipped")
+        _fail(name("mixit.clips.hop_seconds"), "exceeds clip_seconds: parts of every file would be skipped")
 
 
-def run_name(config: dict) -> str:
+def run_name(config: dict, merged: dict | None = None) -> str:
     """results/<run name>/: the scale, plus the dataset when it is not the preset's own."""
-    scale = config["scale"]
-    own = config["presets"][scale]["dataset"]
+    own = (merged or preset(config))["dataset"]
     dataset = config.get("dataset") or own
-    return scale if dataset == own else f"{scale}-{dataset}"
+    return config["scale"] if dataset == own else f"{config['scale']}-{dataset}"
 
 
-def resolve(config: dict) -> dict:
-    """The flat view rules use: the selected preset plus the top-level keys."""
-    preset = dict(config["presets"][config["scale"]])
-    preset["dataset"] = config.get("dataset") or preset["dataset"]
-    preset["run"] = run_name(config)
-    preset["scale"] = config["scale"]
-    preset["musdb_root"] = config.get("musdb_root")
-    preset["fma_root"] = config.get("fma_root")
-    preset["scorer"] = config.get("scorer", "museval")
-    preset["scorer_crosscheck"] = config.get("scorer_crosscheck", 0)
-    return preset
+def resolve(config: dict, merged: dict | None = None) -> dict:
+    """The flat view rules use: the selected preset (overlay on base) plus the top-level keys."""
+    p = dict(merged if merged is not None else preset(config))
+    p["dataset"] = config.get("dataset") or p["dataset"]
+    p["run"] = run_name(config, merged)
+    p["scale"] = config["scale"]
+    p["musdb_root"] = config.get("musdb_root")
+    p["fma_root"] = config.get("fma_root")
+    p["scorer"] = config.get("scorer", "museval")
+    p["scorer_crosscheck"] = config.get("scorer_crosscheck", 0)
+    return p
 
 
-def load(path: str | Path, overrides: dict | None = None) -> dict:
-    config = yaml.safe_load(Path(path).read_text())
+def load(path, overrides: dict | None = None) -> dict:
+    """Validate config file(s) -- later ones merged onto earlier ones, as Snakemake's --configfile
+    does -- plus top-level overrides; return the resolved preset."""
+    config = {}
+    for one in ([path] if isinstance(path, (str, Path)) else path):
+        config = merge(config, yaml.safe_load(Path(one).read_text()))
     config.update(overrides or {})
     return validate(config)

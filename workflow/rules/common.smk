@@ -284,3 +284,15 @@ def mixit_caption(table):
             f"N={M['n_outputs']}, pre-training {M['pretrain']['steps']} steps x batch {M['pretrain']['batch_size']}, "
             f"fine-tuning {M['finetune']['steps']} (frozen: {M['frozen_steps']}) steps x batch "
             f"{M['finetune']['batch_size']}; cSDR = museval median of medians, uSDR = mean song-level SNR")
+
+
+def trained_histories():
+    """(label, history CSV) of every model the final targets train: Paper A's figures and table
+    (a model a figure shares with another, e.g. Fig. 5's t_s = 0, is listed once), Paper B's
+    pre-trained and fine-tuned models."""
+    runs = [("fig1", f"p{p}") for p in FIG1_P] + [("fig3", m) for m in EXPERIMENT_MODELS.get("fig3", [])]
+    runs += [(exp, m) for _, exp, m in fig5_rows()] + [("table1", m) for m in EXPERIMENT_MODELS["table1"]]
+    out = {f"{e}/{m}": f"{RES}/models/{e}/{m}.history.csv" for e, m in runs}
+    out.update({f"mixit-pretrained/{m}": f"{RES}/mixit/pretrained/{m}.history.csv" for m in _mx.pretrained_models(M)})
+    out.update({f"mixit/{m}": f"{RES}/models/mixit/{m}.history.csv" for m in MIXIT_MODELS})
+    return out

@@ -68,7 +68,8 @@ rule pretrain_mixit:
     input:
         clips=f"{RES}/fma/{{subset}}",
     output:
-        f"{RES}/mixit/pretrained/{{size}}_{{subset}}.pt",
+        model=f"{RES}/mixit/pretrained/{{size}}_{{subset}}.pt",
+        history=f"{RES}/mixit/pretrained/{{size}}_{{subset}}.history.csv",
     params:
         spec=lambda w: json.dumps(_mx.pretrain_spec(M, P["sample_rate"], w.size)),
         resume=lambda w: f"{RES}/resume/mixit/pretrained/{w.size}_{w.subset}",
@@ -83,7 +84,7 @@ rule pretrain_mixit:
         f"{RES}/logs/mixit/pretrain/{{size}}_{{subset}}.log",
     shell:
         "python -m mixlab launch --gpus {resources.gpu} -- python -m mixlab train-mixit --spec {params.spec:q} --clips {input.clips:q}"
-        " --out {output:q} --resume-dir {params.resume:q} --device {params.device} --threads {params.threads}"
+        " --out {output.model:q} --resume-dir {params.resume:q} --device {params.device} --threads {params.threads}"
         " >> {log:q} 2>&1"
 
 
@@ -112,7 +113,8 @@ rule finetune_mixit:
     input:
         unpack(finetune_inputs),
     output:
-        f"{RES}/models/mixit/{{model}}.pt",
+        model=f"{RES}/models/mixit/{{model}}.pt",
+        history=f"{RES}/models/mixit/{{model}}.history.csv",
     params:
         spec=lambda w: json.dumps(_mx.finetune_spec(M, P["sample_rate"], w.model)),
         init=lambda w, input: ["--init", input.init, "--channels", input.channels] if "init" in input.keys() else [],
@@ -128,7 +130,7 @@ rule finetune_mixit:
         f"{RES}/logs/mixit/finetune/{{model}}.log",
     shell:
         "python -m mixlab launch --gpus {resources.gpu} -- python -m mixlab train-mixit --spec {params.spec:q} --store {input.store:q}"
-        " --activity {input.activity:q} {params.init:q} --out {output:q} --resume-dir {params.resume:q}"
+        " --activity {input.activity:q} {params.init:q} --out {output.model:q} --resume-dir {params.resume:q}"
         " --device {params.device} --threads {params.threads} >> {log:q} 2>&1"
 
 

@@ -6,6 +6,7 @@ rule train:
     output:
         model=f"{RES}/models/{{exp}}/{{model}}.pt",
         snapshots=directory(f"{RES}/models/{{exp}}/{{model}}.snapshots"),
+        history=f"{RES}/models/{{exp}}/{{model}}.history.csv",
     params:
         spec=lambda w: json.dumps(run_spec(w.exp, w.model)),
         resume=lambda w: f"{RES}/resume/{w.exp}/{w.model}",

@@ -48,7 +48,13 @@ def load_model(path: str | Path, device="cpu"):
 # link of it (no extra space) beside its resume checkpoints and the rerun restores it instead of
 # training from step 0. The workflow's onsuccess hook releases these once every output is recorded,
 # so a later forced rerun (-R) trains anew.
-FINAL, FINAL_KEY, SNAPSHOTS = "final.pt", "final.json", "snapshots"
+FINAL, FINAL_KEY, FINAL_HISTORY, SNAPSHOTS = "final.pt", "final.json", "final.history.csv", "snapshots"
+
+
+def history_path(model: str | Path) -> Path:
+    """The training history CSV written beside a model file: <model stem>.history.csv."""
+    model = Path(model)
+    return model.with_name(model.stem + ".history.csv")
 
 
 def _run_key(spec_key: str) -> str:
@@ -74,6 +80,8 @@ def link_or_copy(src: Path, dst: Path) -> None:
 def keep_final(out: str | Path, resume_dir: str | Path, spec_key: str, step: int) -> None:
     resume_dir = Path(resume_dir)
     link_or_copy(Path(out), resume_dir / FINAL)
+    if history_path(out).exists():
+        link_or_copy(history_path(out), resume_dir / FINAL_HISTORY)
     tmp = resume_dir / (FINAL_KEY + ".tmp")
     tmp.write_text(json.dumps({"run": _run_key(spec_key), "step": step}))
     os.replace(tmp, resume_dir / FINAL_KEY)
@@ -93,6 +101,8 @@ def restore_final(out: str | Path, resume_dir: str | Path, spec_key: str, snapsh
         if snapshots is not None:
             for f in sorted((resume_dir / SNAPSHOTS).glob("step*.pt")):
                 link_or_copy(f, Path(snapshots) / f.name)
+        if (resume_dir / FINAL_HISTORY).exists():
+            link_or_copy(resume_dir / FINAL_HISTORY, history_path(out))
         link_or_copy(final, Path(out))
     log(f"[train] {out}: restored the finished state of this run from {final} (the job was stopped before "
         "Snakemake recorded it); nothing to train. Delete that file to train again.")
@@ -105,6 +115,7 @@ def release_final(resume_dir: str | Path) -> None:
     resume_dir = Path(resume_dir)
     (resume_dir / FINAL_KEY).unlink(missing_ok=True)
     (resume_dir / FINAL).unlink(missing_ok=True)
+    (resume_dir / FINAL_HISTORY).unlink(missing_ok=True)
     shutil.rmtree(resume_dir / SNAPSHOTS, ignore_errors=True)
 
 

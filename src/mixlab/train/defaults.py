@@ -7,6 +7,8 @@ TRAIN_DEFAULTS = {
     "fixed_mixes": None, "time_shift_s": None, "pitch_max": None, "pitch_consistent": True,
     # EMA weights kept every K steps for training curves (Paper A Fig. 2); 0: none
     "snapshot_every": 0,
+    # engine settings (train/engine.py): validation, best-k averaging, batch-preparing workers
+    "validate_every": 0, "keep_best": 0, "average_best": False, "workers": 0,
 }
 
 
@@ -14,6 +16,7 @@ def same_training(a: dict, b: dict) -> bool:
     """Whether two run specs train the same model (snapshots taken along the way do not change it)."""
     def norm(spec):
         train = {**TRAIN_DEFAULTS, **spec["train"]}
-        train.pop("snapshot_every")
+        for key in ("snapshot_every", "workers"):        # neither changes the weights
+            train.pop(key)
         return {**spec, "train": train}
     return norm(a) == norm(b)

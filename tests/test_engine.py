@@ -1,0 +1,121 @@
+"""The training engine on a toy recipe: prefetching, NaN guard, validation, best-k averaging, history, resume."""
+import csv
+
+import numpy as np
+import pytest
+import torch
+
+from mixlab.train import checkpoint, engine
+
+W_TRUE = np.array([[0.5, -1.0, 2.0, 0.25]], dtype=np.float32)
+
+
+def toy(tcfg, valid_values=None, nan_at=None):
+    """y = W x + noise; batches a pure function of step (as the papers' samplers)."""
+    def make(device, rows, log):
+        model = torch.nn.Sequential(torch.nn.Dropout(0.1), torch.nn.Linear(4, 1))   # dropout: RNG in the step
+        opt = torch.optim.Adam(model.parameters(), lr=tcfg.get("lr", 1e-2))
+
+        def batches(step, rows):
+            rng = np.random.default_rng([tcfg["seed"], step])
+            x = rng.standard_normal((tcfg["batch_size"], 4)).astype(np.float32)[rows]
+            return x, x @ W_TRUE.T + 0.01 * rng.standard_normal((len(x), 1)).astype(np.float32)
+
+        def loss(batch, forward):
+            x, y = map(torch.from_numpy, batch)
+            value = torch.nn.functional.mse_loss(forward(x), y)
+            return value * float("nan") if nan_at is not None and int(opt.state_dict()["state"].get(0, {}).get("step", 0)) == nan_at else value
+
+        calls = iter(valid_values or [])
+
+        def validation(forward):
+            return next(calls)
+
+        return engine.Recipe(model=model, optimizer=opt, batches=batches, loss=loss,
+                             validation=validation if valid_values else None, describe="[train] toy")
+    return make
+
+
+def _cfg(**kw):
+    return {**engine.ENGINE_DEFAULTS, "steps": 12, "batch_size": 4, "checkpoint_every": 4, "log_every": 2, **kw}
+
+
+def _run(tmp_path, name, tcfg, log=lambda m: None, **kw):
+    spec = {"model": {"toy": 1}, "train": tcfg}
+    out = tmp_path / f"{name}.pt"
+    engine.train(spec, tcfg, toy(tcfg, **kw), out, tmp_path / f"{name}_resume", "cpu", log)
+    return out
+
+
+def _weights(path):
+    return checkpoint.load(path)["state_dict"]
+
+
+def test_workers_prepare_the_same_batches(tmp_path):
+    a = _weights(_run(tmp_path, "inline", _cfg()))
+    b = _weights(_run(tmp_path, "workers", _cfg(workers=2)))
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
+
+
+def test_batch_stream_order_with_workers():
+    got = [int(b) for b in engine.batch_stream(lambda step, rows: np.int64(step), slice(None), 3, 11, workers=2)]
+    assert got == list(range(3, 11))
+
+
+def test_a_non_finite_loss_stops_with_the_step(tmp_path):
+    with pytest.raises(FloatingPointError, match="loss is not finite at step 5"):
+        _run(tmp_path, "nan", _cfg(), nan_at=5)
+
+
+def test_history_csv_and_a_killed_run_resumes_identically(tmp_path):
+    ref = _run(tmp_path, "ref", _cfg())
+
+    def log(msg):
+        if "step 6/" in msg:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path, "cut", _cfg(), log=log)
+    assert checkpoint.load(tmp_path / "cut_resume" / "last.pt")["step"] == 4
+    cut = _run(tmp_path, "cut", _cfg())
+    for k, v in _weights(ref).items():
+        torch.testing.assert_close(_weights(cut)[k], v, rtol=0, atol=0)
+    rows = list(csv.DictReader(open(tmp_path / "cut.history.csv")))
+    assert [int(r["step"]) for r in rows] == [2, 4, 6, 8, 10, 12]          # no row twice after the resume
+    assert list(rows[0]) == ["step", "loss", "lr", "valid_loss", "steps_per_s"]
+    assert all(np.isfinite(float(r["loss"])) and float(r["steps_per_s"]) > 0 and r["valid_loss"] == "" for r in rows)
+
+
+def test_validation_keeps_the_best_k_and_averages_them(tmp_path):
+    valid = [5.0, 3.0, 4.0, 1.0, 2.0, 6.0]                                     # at steps 2, 4, ..., 12
+    lines = []
+    out = _run(tmp_path, "avg", _cfg(validate_every=2, keep_best=2, average_best=True), log=lines.append,
+               valid_values=valid)
+    best = tmp_path / "avg_resume" / "best"
+    assert sorted(p.name for p in best.iterdir()) == ["step00000008.pt", "step00000010.pt"]
+    kept = [_weights(best / f) for f in ("step00000008.pt", "step00000010.pt")]
+    for k, v in _weights(out).items():
+        torch.testing.assert_close(v, (kept[0][k] + kept[1][k]) / 2)
+    assert any("average of the 2 best checkpoints" in m and "steps 8, 10" in m for m in lines)
+    rows = list(csv.DictReader(open(tmp_path / "avg.history.csv")))
+    assert [float(r["valid_loss"]) for r in rows] == valid
+
+
+def test_average_best_needs_validation(tmp_path):
+    with pytest.raises(ValueError, match="need held-out batches"):
+        _run(tmp_path, "x", _cfg(keep_best=2, average_best=True))
+
+
+def test_histories_figure(tmp_path):
+    from tests.conftest import run_cli
+
+    for name, scale in (("a", 1.0), ("b", 2.0)):
+        (tmp_path / f"{name}.csv").write_text("step,loss,lr,valid_loss,steps_per_s\n2,%f,0.001,,5\n4,%f,0.001,0.5,5\n"
+                                              % (scale, scale / 2))
+    run_cli("histories", "--labels", "fig1/p0.00", "mixit/small", "--histories", tmp_path / "a.csv", tmp_path / "b.csv",
+            "--out", tmp_path / "t.pdf", "--csv", tmp_path / "t.csv")
+    assert (tmp_path / "t.pdf").read_bytes().startswith(b"%PDF") and (tmp_path / "t.png").exists()
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "t.csv")
+    assert list(table["group"].unique()) == ["fig1", "mixit"] and len(table) == 4
