@@ -201,6 +201,12 @@ def check_cross_keys(preset: dict, name=lambda key: key) -> None:
         if preset["train"].get("target_lufs") is not None and chunk_s < 0.4:
             _fail(name("train.target_lufs"), f"the training chunk is {chunk_s:.3f} s, shorter than the 0.4 s "
                   f"block of BS.1770 loudness; raise model.dim_t or set target_lufs: null")
+    fig1 = {f"{float(p):.2f}" for p in preset["fig1"]["p"]}
+    for fig, why in (("fig2", "Fig. 2 follows the training of Fig. 1's models"),
+                     ("fig4", "Fig. 4 scores Fig. 1's models on shifted test sets")):
+        extra = sorted({f"{float(p):.2f}" for p in preset.get(fig, {}).get("p", [])} - fig1)
+        if extra:
+            _fail(name(f"{fig}.p"), f"{', '.join(extra)} must be among fig1.p ({why})")
     mx = preset["mixit"]
     mm = mx["model"]
     if mm["hop_length"] > mm["n_fft"]:

@@ -10,7 +10,7 @@ from mixlab.config import ConfigError, validate
 from mixlab.data import synth as _synth
 from mixlab.data.layout import STEMS as _STEMS
 from mixlab import experiments as _exp
-from mixlab.train.defaults import same_training
+from mixlab import plan as _plan
 
 
 # Validate before any job runs; a bad key stops here with its name.
@@ -93,19 +93,18 @@ def musdb_limits():
     return args + (["--max-seconds", m["max_seconds"]] if m.get("max_seconds") else [])
 
 
+# which runs, specs, stores and test sets this config implies: mixlab/plan.py (unit-tested)
+PLAN = _plan.plan(P, {split: tracks(split) for split in ("train", "valid", "test")})
 fmt_p = _exp.fmt_p
-FIG1_P = [fmt_p(p) for p in P["fig1"]["p"]]
-# experiment -> model id (a file name) -> its overrides of the preset's train settings
-RUNS = _exp.runs(P, tracks("train"))
-EXPERIMENT_MODELS = {exp: list(models) for exp, models in RUNS.items()}
+FIG1_P = PLAN.fig1_p
+FIG2_P = PLAN.fig2_p
+RUNS = PLAN.runs
+EXPERIMENT_MODELS = PLAN.models
+FIG4_ROWS = PLAN.fig4_rows()
 
 
 def crosscheck_pairs(exp):
-    """A seeded sample of (model, track) pairs of an experiment that museval rescores."""
-    import random
-
-    pairs = [(m, t) for m in EXPERIMENT_MODELS[exp] for t in tracks("test")]
-    return random.Random(0).sample(pairs, min(P["scorer_crosscheck"], len(pairs)))
+    return PLAN.crosscheck_pairs(exp, P["scorer_crosscheck"])
 
 
 def crosscheck_input(exp):
@@ -116,53 +115,18 @@ def crosscheck_input(exp):
 
 
 def run_spec(exp, model):
-    """What one training run is: model, training settings, sampler variation, songs. Changing it retrains."""
-    if model not in RUNS.get(exp, {}):
-        raise WorkflowError(f"{exp}/{model}: no such model in this config's {exp} grid "
-                            f"(known: {', '.join(RUNS.get(exp, {})) or 'none'})")
-    run = RUNS[exp][model]
-    # the paper's standard pitch-shift augmentation unless the run says otherwise (Fig. 5b, Table 1)
-    train = {**P["train"], "pitch_max": P["augment"]["pitch_max"], **run["train"]}
-    spec = {"model": {**P["model"], "sample_rate": P["sample_rate"]}, "train": train}
-    if "tracks" in run:
-        spec["tracks"] = run["tracks"]
-    return spec
-
-
-FIG2_P = [fmt_p(p) for p in P["fig2"]["p"]] if "fig2" in P else []
-if set(FIG2_P) - set(FIG1_P):
-    raise WorkflowError(f"config.yaml: fig2.p {sorted(set(FIG2_P) - set(FIG1_P))} must be among fig1.p "
-                        "(Fig. 2 follows the training of Fig. 1's models)")
-
-
-if {fmt_p(p) for p in P["fig4"]["p"]} - set(FIG1_P):
-    raise WorkflowError("config.yaml: fig4.p must be among fig1.p (Fig. 4 scores Fig. 1's models)")
-FIG4_ROWS = _exp.fig4_rows(P)
+    try:
+        return PLAN.run_spec(exp, model)
+    except KeyError as exc:
+        raise WorkflowError(exc.args[0])
 
 
 def fig5_rows():
-    """Fig. 5: time-shift and pitch-shift models, plus Fig. 1's p = 1 model as t_s = 0 when it exists."""
-    rows = []
-    if "1.00" in FIG1_P:
-        rows.append(({"model": "p1.00", "kind": "time", "value": 0.0, "mode": ""}, "fig1", "p1.00"))
-    for m in EXPERIMENT_MODELS["fig5"]:
-        t = RUNS["fig5"][m]["train"]
-        # a run identical to Fig. 1's p = 1 (consistent shifts at the standard augmentation's K) is that model
-        same = "1.00" in FIG1_P and same_training(run_spec("fig5", m), run_spec("fig1", "p1.00"))
-        source = ("fig1", "p1.00") if same else ("fig5", m)
-        if "time_shift_s" in t:
-            rows.append(({"model": m, "kind": "time", "value": t["time_shift_s"], "mode": ""}, *source))
-        else:
-            mode = "consistent" if t["pitch_consistent"] else "inconsistent"
-            rows.append(({"model": m, "kind": "pitch", "value": float(t["pitch_max"]), "mode": mode}, *source))
-    return rows
+    return PLAN.fig5_rows()
 
 
 def train_stores(exp, model):
-    """The run's training store (the original songs or a derived set) plus its pitch-bank copies."""
-    base = RUNS[exp][model].get("store", "train")
-    K = run_spec(exp, model)["train"]["pitch_max"]
-    return [f"{RES}/store/{base}"] + [f"{RES}/store/{base}_pitch{k:+d}" for k in range(-K, K + 1) if k != 0]
+    return PLAN.train_stores(exp, model, RES)
 
 
 @functools.cache
@@ -247,8 +211,7 @@ from mixlab import mixit_experiments as _mx
 
 M = P["mixit"]
 MIXIT_ROWS = _mx.table_rows(M)
-MIXIT_MODELS = _mx.finetuned_models(M)
-EXPERIMENT_MODELS["mixit"] = MIXIT_MODELS
+MIXIT_MODELS = EXPERIMENT_MODELS["mixit"]
 PAPER_B = [f"results/mixit/table{i}.{x}" for i in (1, 2, 3) for x in ("md", "csv", "tex")]
 
 
@@ -287,12 +250,5 @@ def mixit_caption(table):
 
 
 def trained_histories():
-    """(label, history CSV) of every model the final targets train: Paper A's figures and table
-    (a model a figure shares with another, e.g. Fig. 5's t_s = 0, is listed once), Paper B's
-    pre-trained and fine-tuned models."""
-    runs = [("fig1", f"p{p}") for p in FIG1_P] + [("fig3", m) for m in EXPERIMENT_MODELS.get("fig3", [])]
-    runs += [(exp, m) for _, exp, m in fig5_rows()] + [("table1", m) for m in EXPERIMENT_MODELS["table1"]]
-    out = {f"{e}/{m}": f"{RES}/models/{e}/{m}.history.csv" for e, m in runs}
-    out.update({f"mixit-pretrained/{m}": f"{RES}/mixit/pretrained/{m}.history.csv" for m in _mx.pretrained_models(M)})
-    out.update({f"mixit/{m}": f"{RES}/models/mixit/{m}.history.csv" for m in MIXIT_MODELS})
-    return out
+    """label -> history CSV of every model the final targets train (both papers)."""
+    return PLAN.histories(RES)

@@ -1,0 +1,99 @@
+"""plan(config): which runs, specs, stores, test sets and histories a configuration implies.
+
+One pure function of the resolved preset and the corpus's track lists, for both papers;
+the workflow's input functions (workflow/rules/common.smk) only read it. Model ids are
+file names that say what the model is (`fig1/p0.50`, `fig3/half1_r0.01`,
+`mixit/medium_fma-large_full`).
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from mixlab import experiments as _exp
+from mixlab import mixit_experiments as _mx
+from mixlab.train.defaults import same_training
+
+
+@dataclass
+class Plan:
+    P: dict                                   # the resolved preset (config.validate)
+    tracks: dict                              # split -> track names of the corpus the run reads
+    runs: dict = field(init=False)            # experiment -> model id -> {"train": overrides, "tracks"?, "store"?}
+    models: dict = field(init=False)          # experiment -> model ids (Paper B's fine-tuned models as "mixit")
+
+    def __post_init__(self):
+        self.runs = _exp.runs(self.P, self.tracks["train"])
+        self.models = {exp: list(models) for exp, models in self.runs.items()}
+        self.models["mixit"] = _mx.finetuned_models(self.P["mixit"])
+
+    @property
+    def fig1_p(self) -> list[str]:
+        return [_exp.fmt_p(p) for p in self.P["fig1"]["p"]]
+
+    @property
+    def fig2_p(self) -> list[str]:
+        return [_exp.fmt_p(p) for p in self.P["fig2"]["p"]] if "fig2" in self.P else []
+
+    def run_spec(self, exp: str, model: str) -> dict:
+        """What one training run is: model, training settings, sampler variation, songs. Changing it retrains."""
+        if model not in self.runs.get(exp, {}):
+            raise KeyError(f"{exp}/{model}: no such model in this config's {exp} grid "
+                           f"(known: {', '.join(self.runs.get(exp, {})) or 'none'})")
+        run = self.runs[exp][model]
+        # the paper's standard pitch-shift augmentation unless the run says otherwise (Fig. 5b, Table 1)
+        train = {**self.P["train"], "pitch_max": self.P["augment"]["pitch_max"], **run["train"]}
+        spec = {"model": {**self.P["model"], "sample_rate": self.P["sample_rate"]}, "train": train}
+        if "tracks" in run:
+            spec["tracks"] = run["tracks"]
+        return spec
+
+    def train_stores(self, exp: str, model: str, res: str) -> list[str]:
+        """The run's training store (the original songs or a derived set) plus its pitch-bank copies."""
+        base = self.runs[exp][model].get("store", "train")
+        K = self.run_spec(exp, model)["train"]["pitch_max"]
+        return [f"{res}/store/{base}"] + [f"{res}/store/{base}_pitch{k:+d}" for k in range(-K, K + 1) if k != 0]
+
+    def fig4_rows(self) -> list[tuple[dict, str, str]]:
+        return _exp.fig4_rows(self.P)
+
+    def fig5_rows(self) -> list[tuple[dict, str, str]]:
+        """(labels, experiment, model) per Fig. 5 table: the shift models, plus Fig. 1's p = 1 model as t_s = 0.
+        A run identical to Fig. 1's p = 1 (consistent shifts at the standard augmentation's K) is that model."""
+        rows = []
+        has_p1 = "1.00" in self.fig1_p
+        if has_p1:
+            rows.append(({"model": "p1.00", "kind": "time", "value": 0.0, "mode": ""}, "fig1", "p1.00"))
+        for m in self.models.get("fig5", []):
+            t = self.runs["fig5"][m]["train"]
+            same = has_p1 and same_training(self.run_spec("fig5", m), self.run_spec("fig1", "p1.00"))
+            source = ("fig1", "p1.00") if same else ("fig5", m)
+            if "time_shift_s" in t:
+                rows.append(({"model": m, "kind": "time", "value": t["time_shift_s"], "mode": ""}, *source))
+            else:
+                mode = "consistent" if t["pitch_consistent"] else "inconsistent"
+                rows.append(({"model": m, "kind": "pitch", "value": float(t["pitch_max"]), "mode": mode}, *source))
+        return rows
+
+    def crosscheck_pairs(self, exp: str, n: int) -> list[tuple[str, str]]:
+        """A seeded sample of n (model, test track) pairs of an experiment that museval rescores."""
+        pairs = [(m, t) for m in self.models[exp] for t in self.tracks["test"]]
+        return random.Random(0).sample(pairs, min(n, len(pairs)))
+
+    def trained(self) -> list[tuple[str, str]]:
+        """(experiment, model) of every Paper A model the figures and the table train, each once."""
+        runs = [("fig1", f"p{p}") for p in self.fig1_p] + [("fig3", m) for m in self.models.get("fig3", [])]
+        runs += [(exp, m) for _, exp, m in self.fig5_rows()] + [("table1", m) for m in self.models.get("table1", [])]
+        return list(dict.fromkeys(runs))
+
+    def histories(self, res: str) -> dict[str, str]:
+        """label -> history CSV of every model the final targets train, both papers."""
+        out = {f"{e}/{m}": f"{res}/models/{e}/{m}.history.csv" for e, m in self.trained()}
+        out.update({f"mixit-pretrained/{m}": f"{res}/mixit/pretrained/{m}.history.csv"
+                    for m in _mx.pretrained_models(self.P["mixit"])})
+        out.update({f"mixit/{m}": f"{res}/models/mixit/{m}.history.csv" for m in self.models["mixit"]})
+        return out
+
+
+def plan(P: dict, tracks: dict) -> Plan:
+    return Plan(P, tracks)

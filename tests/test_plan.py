@@ -1,0 +1,64 @@
+"""plan(config): the runs, specs, stores and histories a configuration implies (what the workflow reads)."""
+import pytest
+import yaml
+
+from mixlab.config import ConfigError, load, validate
+from mixlab.plan import plan
+from tests.conftest import CONFIGS, REPO
+
+
+def _tracks(n_train, n_valid=2, n_test=4):
+    return {"train": [f"A{i} - It's ({i})" for i in range(n_train)], "valid": [f"V{i}" for i in range(n_valid)],
+            "test": [f"T{i}" for i in range(n_test)]}
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return plan(load(CONFIGS, {"scale": "demo"}), _tracks(10))
+
+
+@pytest.fixture(scope="module")
+def paper():
+    return plan(load(CONFIGS, {"scale": "paper", "musdb_root": str(REPO)}), _tracks(86, 14, 50))
+
+
+def test_paper_grids(paper):
+    # mixit: Table 1 (3 sizes x scratch/pre-trained) + Table 2 (the same, frozen) + Table 3 (3 more subsets)
+    assert {e: len(m) for e, m in paper.models.items()} == {"fig1": 11, "fig3": 28, "fig5": 12, "table1": 6,
+                                                           "mixit": 15}
+    spec = paper.run_spec("fig3", "half0_r0.1")
+    assert len(spec["tracks"]) == 43 and spec["train"]["fixed_mixes"] == round(0.1 * 470000 * 4)
+    assert spec["model"]["sample_rate"] == 44100 and spec["train"]["pitch_max"] == 2      # the standard augmentation
+    # Fig. 5b's consistent shifts at K = 2 are Fig. 1's p = 1 model, trained once
+    rows = {labels["model"] + labels.get("mode", ""): (exp, m) for labels, exp, m in paper.fig5_rows()}
+    assert rows["pitch2_consistentconsistent"] == ("fig1", "p1.00")
+    assert rows["pitch3_consistentconsistent"] == ("fig5", "pitch3_consistent")
+    assert rows["p1.00"] == ("fig1", "p1.00")
+    trained = paper.trained()
+    assert len(trained) == len(set(trained)) == 11 + 28 + 11 + 6
+
+
+def test_stores_and_histories(demo):
+    assert demo.train_stores("fig1", "p0.50", "R") == ["R/store/train", "R/store/train_pitch-2",
+                                                        "R/store/train_pitch-1", "R/store/train_pitch+1",
+                                                        "R/store/train_pitch+2"]
+    assert demo.train_stores("table1", "random_s1", "R") == ["R/store/table1_random_s1"]     # pitch_max 0 at demo
+    h = demo.histories("R")
+    assert h["fig1/p0.50"] == "R/models/fig1/p0.50.history.csv"
+    assert h["mixit-pretrained/medium_large"] == "R/mixit/pretrained/medium_large.history.csv"
+    assert "fig5/pitch2_consistent" not in h and len(h) == len(set(h.values()))
+
+
+def test_unknown_model_and_crosscheck_sample(demo):
+    with pytest.raises(KeyError, match="fig1/p0.25: no such model.*known: p0.00, p0.50, p1.00"):
+        demo.run_spec("fig1", "p0.25")
+    pairs = demo.crosscheck_pairs("fig3", 2)
+    assert pairs == demo.crosscheck_pairs("fig3", 2) and len(pairs) == 2
+    assert all(m in demo.models["fig3"] and t.startswith("T") for m, t in pairs)
+
+
+def test_fig2_and_fig4_follow_fig1():
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["presets"]["demo"]["fig2"]["p"] = [0.3]
+    with pytest.raises(ConfigError, match=r"presets\.demo\.fig2\.p': 0\.30 must be among fig1\.p"):
+        validate(config)
