@@ -95,7 +95,6 @@ def musdb_limits():
 
 # which runs, specs, stores and test sets this config implies: mixlab/plan.py (unit-tested)
 PLAN = _plan.plan(P, {split: tracks(split) for split in ("train", "valid", "test")})
-fmt_p = _exp.fmt_p
 FIG1_P = PLAN.fig1_p
 FIG2_P = PLAN.fig2_p
 RUNS = PLAN.runs

@@ -1,14 +1,20 @@
 """Training settings a run spec may leave out (no torch import: the workflow reads these at parse time)."""
 
+# what the training engine (train/engine.py) reads of every recipe's train section
+ENGINE_DEFAULTS = {
+    "steps": 1000, "batch_size": 4, "grad_clip": 0.0, "checkpoint_every": 100, "log_every": 10, "seed": 0,
+    "snapshot_every": 0,            # weights kept every K steps (Paper A Fig. 2's curves); 0: none
+    "validate_every": 0,            # validation loss every K steps; 0: none
+    "keep_best": 0,                 # keep the K checkpoints with the lowest validation loss
+    "average_best": False,          # final model = average of the kept best checkpoints
+    "workers": 0,                   # background processes that prepare batches; 0: in the training process
+}
+
+# Paper A (train/loop.py)
 TRAIN_DEFAULTS = {
-    "steps": 1000, "batch_size": 4, "lr": 1e-4, "ema_decay": 0.999, "grad_clip": 0.0,
-    "checkpoint_every": 100, "log_every": 10, "seed": 0, "target_lufs": -14.0, "p_original": 0.0,
+    **ENGINE_DEFAULTS, "lr": 1e-4, "ema_decay": 0.999, "target_lufs": -14.0, "p_original": 0.0,
     # sampler variations (see mixlab.data.sampling)
     "fixed_mixes": None, "time_shift_s": None, "pitch_max": None, "pitch_consistent": True,
-    # EMA weights kept every K steps for training curves (Paper A Fig. 2); 0: none
-    "snapshot_every": 0,
-    # engine settings (train/engine.py): validation, best-k averaging, batch-preparing workers
-    "validate_every": 0, "keep_best": 0, "average_best": False, "workers": 0,
 }
 
 

@@ -35,17 +35,9 @@ from typing import Any, Callable
 import torch
 
 from mixlab.train import checkpoint, distributed
+from mixlab.train.defaults import ENGINE_DEFAULTS  # noqa: F401  (the settings the engine reads)
 from mixlab.train.preemption import StopRequest, stop_here
 
-# engine settings every recipe's train section may hold (no torch needed to read them)
-ENGINE_DEFAULTS = {
-    "steps": 1000, "batch_size": 4, "grad_clip": 0.0, "checkpoint_every": 100, "log_every": 10, "seed": 0,
-    "snapshot_every": 0,            # EMA (or model) weights kept every K steps; 0: none
-    "validate_every": 0,            # validation loss every K steps; 0: none
-    "keep_best": 0,                 # keep the K checkpoints with the lowest validation loss
-    "average_best": False,          # final model = average of the kept best checkpoints
-    "workers": 0,                   # background processes that prepare batches; 0: in the training process
-}
 HISTORY = ("step", "loss", "lr", "valid_loss", "steps_per_s")
 
 

@@ -29,8 +29,6 @@ def train(spec: dict, store_path: str | Path | list, out: str | Path, resume_dir
         raise ValueError(f"unknown train keys: {sorted(unknown)}")
     tcfg = {**TRAIN_DEFAULTS, **spec.get("train", {})}
     spec = {**spec, "train": tcfg}
-    if tcfg["snapshot_every"] and snapshots is None:
-        raise ValueError("train.snapshot_every is set but no snapshot folder was given (--snapshots)")
     return engine.train(spec, tcfg, lambda device, rows, log: recipe(spec, tcfg, store_path, device, log),
                         out, resume_dir, device, log, snapshots)
 

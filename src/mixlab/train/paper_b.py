@@ -23,16 +23,14 @@ import torch
 
 from mixlab.models import build_model
 from mixlab.train import checkpoint, engine
+from mixlab.train.defaults import ENGINE_DEFAULTS
 from mixlab.train.schedule import lr_at
 
 PAPER_B_DEFAULTS = {
-    "steps": 1000, "epoch_steps": 100, "batch_size": 4, "lr": 1e-3, "weight_decay": 1e-2,
+    **ENGINE_DEFAULTS, "epoch_steps": 100, "lr": 1e-3, "weight_decay": 1e-2,
     "warmup_steps": 0, "decay": 1.0, "decay_start_epoch": 0, "decay_every_epochs": 1, "grad_clip": 5.0,
-    "checkpoint_every": 100, "log_every": 10, "seed": 0,
     # fine-tuning only
     "gain_db": 10.0, "p_drop": 0.05, "freeze_separator": False,
-    # engine settings (train/engine.py)
-    "snapshot_every": 0, "validate_every": 0, "keep_best": 0, "average_best": False, "workers": 0,
 }
 STAGES = ("pretrain", "finetune")
 
