@@ -1,4 +1,4 @@
-from mixlab import experiments as E
+from mixlab.papers.random_mixing import experiments as E
 
 
 def _preset(**extra):

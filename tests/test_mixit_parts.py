@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from mixlab.channel_selection import resolve_votes, snr_matrix
+from mixlab.papers.mixit.channel_selection import resolve_votes, snr_matrix
 from mixlab.data.activity import detect_store
 from mixlab.data.dynamic_mixing import TARGET_RMS, DynamicMixSampler
 from mixlab.data.stem_store import StemStore

@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from mixlab.channel_selection import select_channels
+from mixlab.papers.mixit.channel_selection import select_channels
 from mixlab.data.activity import detect_store
 from mixlab.data.stem_store import build_store
 from mixlab.data.tracks import list_tracks
+from mixlab.models.io import load_model
 from mixlab.train import checkpoint
-from mixlab.train.paper_b import train
+from mixlab.papers.mixit.recipe import train
 from tests.test_mixit_parts import TINY_MODEL
 
 RATE = 8000
@@ -67,7 +68,7 @@ def test_pretrain_resumes_channels_and_finetune(tiny_corpus, tiny_store, tmp_pat
 
     valid = build_store(tiny_corpus, "valid", list_tracks(tiny_corpus, "valid"), tmp_path / "valid", RATE,
                         progress=lambda m: None)
-    model, _ = checkpoint.load_model(tmp_path / "pre.pt")
+    model, _ = load_model(tmp_path / "pre.pt")
     sel = select_channels(model, valid, chunk_seconds=0.5, progress=lambda m: None)
     assert len(set(sel["channels"])) == 4 and np.asarray(sel["votes"]).sum() > 0
     (tmp_path / "channels.json").write_text(json.dumps(sel))
@@ -84,7 +85,7 @@ def test_pretrain_resumes_channels_and_finetune(tiny_corpus, tiny_store, tmp_pat
     enc = [k for k in tuned if k.startswith("encoder.")]
     assert sep and all(torch.equal(tuned[k], pre[k]) for k in sep)            # frozen
     assert any(not torch.equal(tuned[k], pre[k]) for k in enc)                # encoder learned
-    ft_model, spec = checkpoint.load_model(tmp_path / "ft.pt")
+    ft_model, spec = load_model(tmp_path / "ft.pt")
     assert ft_model(torch.zeros(1, 2, 4000)).shape == (1, 4, 2, 4000) and spec["init"] == "pretrained"
 
     scratch = {**ft, "train": {**ft["train"], "freeze_separator": False}}

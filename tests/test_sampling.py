@@ -109,7 +109,7 @@ def test_fixed_mixes_repeat_exactly(store):
 
 
 def test_reduced_song_set_contains_only_its_songs(tiny_store):
-    from mixlab.experiments import song_subset
+    from mixlab.papers.random_mixing.experiments import song_subset
 
     full = StemStore(tiny_store)
     keep = song_subset(full.names, 0.5, seed=1)

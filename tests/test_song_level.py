@@ -6,7 +6,7 @@ import pytest
 
 from mixlab.data.song_level import build_song_level_store, song_level_plan
 from mixlab.data.stem_store import StemStore
-from mixlab.tables import table1, write_table1
+from mixlab.papers.random_mixing.tables import table1, write_table1
 
 
 def test_random_songs_take_four_different_songs_trimmed_to_the_shortest():

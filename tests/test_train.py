@@ -59,7 +59,7 @@ def test_killed_run_resumes_to_identical_weights(tiny_store, tmp_path):
 
 
 def test_resume_refuses_a_different_spec(tiny_store, tmp_path):
-    from mixlab.train.loop import train
+    from mixlab.papers.random_mixing.recipe import train
 
     resume = tmp_path / "resume"
     with pytest.raises(KeyboardInterrupt):
@@ -86,7 +86,7 @@ def test_model_file_loads_and_separates(tiny_store, tiny_corpus, tmp_path):
 def test_finished_run_is_restored_not_retrained(tiny_store, tmp_path):
     """A job killed after writing its model but before Snakemake recorded it: Snakemake deletes the
     output and reruns the job, which restores the finished state instead of training from step 0."""
-    from mixlab.train.loop import train
+    from mixlab.papers.random_mixing.recipe import train
 
     spec = {**_spec(steps=4, every=2), "train": {**_spec(4)["train"], "snapshot_every": 2}}
     out, resume, snaps = tmp_path / "m.pt", tmp_path / "resume", tmp_path / "m.snapshots"
@@ -118,7 +118,7 @@ def test_finished_run_is_restored_not_retrained(tiny_store, tmp_path):
 
 
 def test_final_state_of_another_spec_is_not_restored(tiny_store, tmp_path):
-    from mixlab.train.loop import train
+    from mixlab.papers.random_mixing.recipe import train
 
     out, resume = tmp_path / "m.pt", tmp_path / "resume"
     train(_spec(steps=2), tiny_store, out, resume, log=lambda m: None)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from mixlab import experiments as _exp
-from mixlab import mixit_experiments as _mx
+from mixlab.papers.random_mixing import experiments as _exp
+from mixlab.papers.mixit import experiments as _mx
 from mixlab.train.defaults import same_training
 
 

@@ -7,9 +7,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir).parent / "src"))
 
 from mixlab.config import ConfigError, validate
+from mixlab.papers.random_mixing import experiments as _exp
+from mixlab.papers.mixit import experiments as _mx
 from mixlab.data import synth as _synth
 from mixlab.data.layout import STEMS as _STEMS
-from mixlab import experiments as _exp
 from mixlab import plan as _plan
 
 
@@ -95,11 +96,6 @@ def musdb_limits():
 
 # which runs, specs, stores and test sets this config implies: mixlab/plan.py (unit-tested)
 PLAN = _plan.plan(P, {split: tracks(split) for split in ("train", "valid", "test")})
-FIG1_P = PLAN.fig1_p
-FIG2_P = PLAN.fig2_p
-RUNS = PLAN.runs
-EXPERIMENT_MODELS = PLAN.models
-FIG4_ROWS = PLAN.fig4_rows()
 
 
 def crosscheck_pairs(exp):
@@ -120,26 +116,8 @@ def run_spec(exp, model):
         raise WorkflowError(exc.args[0])
 
 
-def fig5_rows():
-    return PLAN.fig5_rows()
-
-
 def train_stores(exp, model):
     return PLAN.train_stores(exp, model, RES)
-
-
-@functools.cache
-def chunk_samples():
-    """Samples per training chunk of the preset's model (Fig. 2's evaluation chunks)."""
-    from mixlab.models import model_chunk
-
-    return model_chunk({**P["model"], "sample_rate": P["sample_rate"]})
-
-
-def caption(what):
-    """The line under every figure: the scale, data and settings it was made with."""
-    return (f"scale={SCALE}, data={P['dataset']}, {P['sample_rate']} Hz, {P['model']['name']}, "
-            f"{P['train']['steps']} steps x batch {P['train']['batch_size']}, {what}")
 
 
 def job_class(cls, paper="a"):
@@ -177,10 +155,6 @@ def job_device(cls, paper="a"):
     return "cuda" if job_class(cls, paper)["gpu"] > 0 else "cpu"
 
 
-def final_targets():
-    return PAPER_A + PAPER_B
-
-
 def separate_args(exp):
     """Chunking of full-track separation: Paper B's 12 s chunks with 6 s overlap, Paper A's dim_t frames."""
     if exp == "mixit":
@@ -189,11 +163,6 @@ def separate_args(exp):
                 "--batch-size", s["batch_size"]]
     s = P["separate"]
     return ["--dim-t", s["dim_t"], "--overlap", s["overlap"], "--window", s["window"], "--batch-size", s["batch_size"]]
-
-
-
-
-PAPER_A = [f"results/fig{i}.pdf" for i in range(1, 6)] + [f"results/table1.{x}" for x in ("md", "csv", "tex")]
 
 
 # Rules run `python -m mixlab`: the Python of the interpreter running Snakemake, also when its
@@ -205,18 +174,26 @@ os.environ.update(PYTHONPATH=os.pathsep.join(
     [str(Path(workflow.basedir).parent / "src")] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
 
 
-# ---- Paper B (workflow/rules/mixit.smk)
-from mixlab import mixit_experiments as _mx
+def trained_histories():
+    """label -> history CSV of every model the final targets train (both papers)."""
+    return PLAN.histories(RES)
 
-M = P["mixit"]
-MIXIT_ROWS = _mx.table_rows(M)
-MIXIT_MODELS = EXPERIMENT_MODELS["mixit"]
-PAPER_B = [f"results/mixit/table{i}.{x}" for i in (1, 2, 3) for x in ("md", "csv", "tex")]
 
+# ---- Paper A
+
+@functools.cache
+def chunk_samples():
+    """Samples per training chunk of the preset's model (Fig. 2's evaluation chunks)."""
+    from mixlab.models import model_chunk
+
+    return model_chunk({**P["model"], "sample_rate": P["sample_rate"]})
+
+
+# ---- Paper B
 
 def fma_source_root(subset):
     """FMA root for one subset's preparation; a wrong root is named while the DAG is built."""
-    if M["fma"] == "fma":
+    if P["mixit"]["fma"] == "fma":
         from mixlab.data.fma import check_fma_root
 
         if not P["fma_root"]:
@@ -236,18 +213,3 @@ def finetune_inputs(w):
         inputs["init"] = f"{RES}/mixit/pretrained/{p['size']}_{p['subset']}.pt"
         inputs["channels"] = f"{RES}/mixit/channels/{p['size']}_{p['subset']}.json"
     return inputs
-
-
-def mixit_caption(table):
-    fma = "real FMA" if M["fma"] == "fma" else "synthetic FMA-like MP3 corpus"
-    sizes = ", ".join(f"{k}: B{v['n_blocks']} D{v['emb_dim']}" for k, v in M["sizes"].items())
-    return (f"scale={SCALE}, {P['sample_rate']} Hz, fine-tuning data={P['dataset']}, pre-training data={fma}, "
-            f"BS-Locoformer sizes {sizes}, "
-            f"N={M['n_outputs']}, pre-training {M['pretrain']['steps']} steps x batch {M['pretrain']['batch_size']}, "
-            f"fine-tuning {M['finetune']['steps']} (frozen: {M['frozen_steps']}) steps x batch "
-            f"{M['finetune']['batch_size']}; cSDR = museval median of medians, uSDR = mean song-level SNR")
-
-
-def trained_histories():
-    """label -> history CSV of every model the final targets train (both papers)."""
-    return PLAN.histories(RES)

@@ -1,3 +1,7 @@
+# Shared evaluation stage: full-track separation, BSS Eval v4 per track (museval or the exact fast
+# scorer), per-model medians, the museval cross-check of the fast scorer, Paper B's uSDR.
+
+
 rule separate:
     input:
         model=f"{RES}/models/{{exp}}/{{model}}.pt",
@@ -85,43 +89,24 @@ rule crosscheck_scorer:
         " --scores {input.scores:q} --out {output:q} > {log:q} 2>&1"
 
 
-rule eval_set:
+rule usdr_model:
     input:
-        store=f"{RES}/store/{{split}}",
+        estimates=f"{RES}/separated/{{testset}}/{{exp}}/{{model}}",
+        corpus=lambda w: testset_root(w.testset),
     output:
-        f"{RES}/evalsets/{{split}}.csv",
+        f"{RES}/usdr/{{testset}}/{{exp}}/{{model}}.csv",
     params:
-        chunk=lambda w: chunk_samples(),
-        seeds=P["fig2"]["seeds"],
-        max_chunks=lambda w: [] if P["fig2"]["max_chunks"] is None else ["--max-chunks", P["fig2"]["max_chunks"]],
-    threads: job_threads("light", "a")
+        tracks=tracks("test"),
+        references=lambda w, input: [f"{input.corpus}/test/{t}" for t in tracks("test")],
+        estimates=lambda w, input: [f"{input.estimates}/{t}" for t in tracks("test")],
+        sample_rate=P["sample_rate"],
+    threads: job_threads("light", "b")
     resources:
-        **job_resources("light", "a"),
+        **job_resources("light", "b"),
     conda:
         ENV
     log:
-        f"{RES}/logs/evalset/{{split}}.log",
+        f"{RES}/logs/usdr/{{testset}}/{{exp}}/{{model}}.log",
     shell:
-        "python -m mixlab evalset --store {input.store:q} --chunk {params.chunk} --seeds {params.seeds}"
-        " {params.max_chunks:q} --out {output:q} > {log:q} 2>&1"
-
-
-rule training_curve:
-    input:
-        snapshots=f"{RES}/models/fig1/p{{p}}.snapshots",
-        stores=[f"{RES}/store/train", f"{RES}/store/valid"],
-        sets=[f"{RES}/evalsets/train.csv", f"{RES}/evalsets/valid.csv"],
-    output:
-        f"{RES}/curves/fig2/p{{p}}.csv",
-    params:
-        device=job_device("infer"),
-    threads: job_threads("infer", "a")
-    resources:
-        **job_resources("infer", "a"),
-    conda:
-        ENV
-    log:
-        f"{RES}/logs/curve/fig2/p{{p}}.log",
-    shell:
-        "python -m mixlab curve --snapshots {input.snapshots:q} --splits train valid --stores {input.stores:q}"
-        " --sets {input.sets:q} --device {params.device} --threads {threads} --out {output:q} > {log:q} 2>&1"
+        "python -m mixlab usdr --tracks {params.tracks:q} --references {params.references:q} --estimates {params.estimates:q}"
+        " --sample-rate {params.sample_rate} --out {output:q} > {log:q} 2>&1"

@@ -10,7 +10,7 @@ ENGINE_DEFAULTS = {
     "workers": 0,                   # background processes that prepare batches; 0: in the training process
 }
 
-# Paper A (train/loop.py)
+# Paper A (papers/random_mixing/recipe.py)
 TRAIN_DEFAULTS = {
     **ENGINE_DEFAULTS, "lr": 1e-4, "ema_decay": 0.999, "target_lufs": -14.0, "p_original": 0.0,
     # sampler variations (see mixlab.data.sampling)

@@ -34,6 +34,7 @@ from typing import Any, Callable
 
 import torch
 
+from mixlab.models import io as model_io
 from mixlab.train import checkpoint, distributed
 from mixlab.train.defaults import ENGINE_DEFAULTS  # noqa: F401  (the settings the engine reads)
 from mixlab.train.preemption import StopRequest, stop_here
@@ -203,7 +204,7 @@ class Engine:
         if len(self.best) >= k and loss >= self.best[-1]["loss"]:
             return
         file = best_dir / f"step{self.step:08d}.pt"
-        checkpoint.save_model(file, self.spec_out(), self.r.weights(), self.step)
+        model_io.save_model(file, self.spec_out(), self.r.weights(), self.step)
         self.best = sorted(self.best + [{"loss": loss, "step": self.step, "file": file.name}],
                            key=lambda b: (b["loss"], b["step"]))
         for dropped in self.best[k:]:
@@ -279,7 +280,7 @@ class Engine:
                 elif valid is not None:
                     self.history.append({"step": step, "loss": None, "lr": lr, "valid_loss": valid, "steps_per_s": None})
                 if t["snapshot_every"] and step % t["snapshot_every"] == 0 and main:
-                    checkpoint.save_model(snap_tmp / f"step{step:08d}.pt", self.spec_out(), self.r.weights(), step)
+                    model_io.save_model(snap_tmp / f"step{step:08d}.pt", self.spec_out(), self.r.weights(), step)
                 if step % t["checkpoint_every"] == 0 and step < t["steps"]:
                     save_resume()
                 stop_here(stop, step, t["steps"], save_resume, resume_path, self.ranks, self.device, self.log)
@@ -303,7 +304,7 @@ class Engine:
                      f"(steps {', '.join(str(b['step']) for b in self.best)})")
         history = checkpoint.history_path(out)
         write_history(self.history, history)
-        checkpoint.save_model(out, self.spec_out(), weights, self.step)
+        model_io.save_model(out, self.spec_out(), weights, self.step)
         checkpoint.keep_final(out, resume_dir, self.key, self.step)
         # The finished model is the output now; its final state stays (keep_final) until Snakemake records it.
         (resume_dir / "last.pt").unlink(missing_ok=True)

@@ -11,7 +11,6 @@ output.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np

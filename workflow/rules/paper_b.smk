@@ -1,6 +1,11 @@
 # Paper B: MixIT pre-training on FMA (or the FMA-like synthetic corpus), channel selection,
 # fine-tuning on the MUSDB-layout corpus, uSDR/cSDR, Tables 1-3 under results/mixit/.
-# Helpers (MIXIT_ROWS, finetune_inputs, ...) are in common.smk.
+
+
+
+M = P["mixit"]
+MIXIT_ROWS = _mx.table_rows(M)
+PAPER_B = [f"results/mixit/table{i}.{x}" for i in (1, 2, 3) for x in ("md", "csv", "tex")]
 
 
 rule fma_synth:
@@ -134,29 +139,6 @@ rule finetune_mixit:
         " --device {params.device} --threads {params.threads} >> {log:q} 2>&1"
 
 
-rule usdr_model:
-    input:
-        estimates=f"{RES}/separated/{{testset}}/{{exp}}/{{model}}",
-        corpus=lambda w: testset_root(w.testset),
-    output:
-        f"{RES}/usdr/{{testset}}/{{exp}}/{{model}}.csv",
-    params:
-        tracks=tracks("test"),
-        references=lambda w, input: [f"{input.corpus}/test/{t}" for t in tracks("test")],
-        estimates=lambda w, input: [f"{input.estimates}/{t}" for t in tracks("test")],
-        sample_rate=P["sample_rate"],
-    threads: job_threads("light", "b")
-    resources:
-        **job_resources("light", "b"),
-    conda:
-        ENV
-    log:
-        f"{RES}/logs/usdr/{{testset}}/{{exp}}/{{model}}.log",
-    shell:
-        "python -m mixlab usdr --tracks {params.tracks:q} --references {params.references:q} --estimates {params.estimates:q}"
-        " --sample-rate {params.sample_rate} --out {output:q} > {log:q} 2>&1"
-
-
 rule mixit_table:
     input:
         csdr=lambda w: [f"{RES}/scores/test/mixit/{m}.csv" for _, m in MIXIT_ROWS[w.table]],
@@ -168,7 +150,7 @@ rule mixit_table:
     params:
         rows=lambda w: json.dumps([labels for labels, _ in MIXIT_ROWS[w.table]]),
         out=lambda w: f"results/mixit/{w.table}",
-        caption=lambda w: mixit_caption(w.table),
+        caption=lambda w: _mx.caption(P),
     threads: job_threads("light", "b")
     resources:
         **job_resources("light", "b"),

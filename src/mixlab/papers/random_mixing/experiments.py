@@ -100,3 +100,9 @@ def runs(P: dict, train_songs: list[str]) -> dict:
     if "table1" in P:
         out["table1"] = table1_runs(P)
     return out
+
+
+def caption(P: dict, what: str) -> str:
+    """The line under a Paper A figure or table: the scale, data and settings it was made with."""
+    return (f"scale={P['scale']}, data={P['dataset']}, {P['sample_rate']} Hz, {P['model']['name']}, "
+            f"{P['train']['steps']} steps x batch {P['train']['batch_size']}, {what}")

@@ -72,3 +72,15 @@ def finetune_spec(M: dict, sample_rate: int, mid: str) -> dict:
     if p["mode"] == "frozen":
         train.update(steps=M["frozen_steps"], freeze_separator=True)
     return {"stage": "finetune", "model": _model(M, sample_rate, p["size"], 4), "train": train}
+
+
+def caption(P: dict) -> str:
+    """The line under Paper B's tables: the scale, both corpora, the sizes and the training budgets."""
+    M = P["mixit"]
+    fma = "real FMA" if M["fma"] == "fma" else "synthetic FMA-like MP3 corpus"
+    sizes = ", ".join(f"{k}: B{v['n_blocks']} D{v['emb_dim']}" for k, v in M["sizes"].items())
+    return (f"scale={P['scale']}, {P['sample_rate']} Hz, fine-tuning data={P['dataset']}, pre-training data={fma}, "
+            f"BS-Locoformer sizes {sizes}, "
+            f"N={M['n_outputs']}, pre-training {M['pretrain']['steps']} steps x batch {M['pretrain']['batch_size']}, "
+            f"fine-tuning {M['finetune']['steps']} (frozen: {M['frozen_steps']}) steps x batch "
+            f"{M['finetune']['batch_size']}; cSDR = museval median of medians, uSDR = mean song-level SNR")

@@ -11,7 +11,7 @@ import torch
 from mixlab.data.evalsets import load_chunks
 from mixlab.data.stem_store import StemStore
 from mixlab.metrics.sdx import sdx_sdr
-from mixlab.train.checkpoint import load_model
+from mixlab.models.io import load_model
 
 _STEP = re.compile(r"step(\d+)\.pt$")
 # A (chunk, stem) whose reference is this far below the mixture is silent, and left out:

@@ -22,7 +22,8 @@ from pathlib import Path
 import torch
 
 from mixlab.models import build_model
-from mixlab.train import checkpoint, engine
+from mixlab.models.io import load_model
+from mixlab.train import engine
 from mixlab.train.defaults import ENGINE_DEFAULTS
 from mixlab.train.schedule import lr_at
 
@@ -43,7 +44,7 @@ def _build(spec: dict, init: str | Path | None, channels: str | Path | None, dev
         return model.to(device)
     if channels is None:
         raise ValueError("fine-tuning from a pre-trained model needs the selected channels (--channels)")
-    pre, pre_spec = checkpoint.load_model(init, "cpu")
+    pre, pre_spec = load_model(init, "cpu")
     chosen = json.loads(Path(channels).read_text())["channels"]
     reduced = select_outputs(pre, chosen)
     if reduced.cfg != model.cfg:

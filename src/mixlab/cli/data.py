@@ -1,0 +1,188 @@
+"""`mixlab` subcommands of one stage. Data preparation: corpora (synthetic, MUSDB18-HQ import and check, FMA), stem stores, Paper A's
+test-set and training-store variants, Paper B's clips and source activity."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from mixlab.cli._common import log
+
+
+def cmd_synth(a):
+    from mixlab.data.synth import SynthSpec, build_corpus
+
+    spec = SynthSpec(seed=a.seed, sample_rate=a.sample_rate, n_train=a.n_train, n_valid=a.n_valid,
+                     n_test=a.n_test, min_seconds=a.min_seconds, max_seconds=a.max_seconds)
+    build_corpus(a.out, spec, progress=log)
+
+
+def cmd_check_musdb(a):
+    from mixlab.data.check_musdb import check_musdb
+
+    report = check_musdb(a.root)
+    log(report.text())
+    if not report.ok:
+        raise SystemExit(2)
+
+
+def cmd_import_musdb(a):
+    from mixlab.data.musdb_import import import_musdb
+
+    n = {"n_train": a.n_train, "n_valid": a.n_valid, "n_test": a.n_test}
+    import_musdb(a.root, a.out, a.sample_rate, n, a.max_seconds, progress=log)
+
+
+def cmd_store(a):
+    from mixlab.data.stem_store import build_store
+    from mixlab.data.tracks import list_tracks
+
+    names = list_tracks(a.root, a.split)
+    build_store(a.root, a.split, names, a.out, a.sample_rate, a.min_length, progress=log)
+
+
+def cmd_shift_testset(a):
+    from mixlab.data.shifts import build_shifted_testset
+
+    build_shifted_testset(a.root, a.out, a.kind, a.value, a.seed, a.sample_rate, progress=log)
+
+
+def cmd_pitch_bank(a):
+    from mixlab.data.pitch_bank import build_pitch_bank
+
+    build_pitch_bank(a.store, a.out, a.semitones, progress=log)
+
+
+def cmd_song_level_store(a):
+    from mixlab.data.song_level import build_song_level_store
+
+    build_song_level_store(a.store, a.out, a.kind, a.seed, a.n_songs, progress=log)
+
+
+def cmd_evalset(a):
+    from mixlab.data.evalsets import build_eval_set
+    from mixlab.data.stem_store import StemStore
+
+    recipe = build_eval_set(StemStore(a.store), a.chunk, a.seeds, a.max_chunks)
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    recipe.to_csv(a.out, index=False)
+    log(f"[evalset] {a.out}: " + ", ".join(f"{k} {n}" for k, n in recipe["kind"].value_counts().items()) + " chunks")
+
+
+def cmd_fma_synth(a):
+    from mixlab.data.fma_synth import FMASynthSpec, build_fma_corpus
+
+    spec = FMASynthSpec(seed=a.seed, sample_rate=a.sample_rate, small=a.sizes[0], medium=a.sizes[1],
+                        large=a.sizes[2], full=a.sizes[3], min_seconds=a.min_seconds, max_seconds=a.max_seconds)
+    build_fma_corpus(a.out, spec, progress=log)
+
+
+def cmd_fma_prep(a):
+    from mixlab.data.fma import ClipRule, prepare_subset, subset_dir
+
+    rule = ClipRule(a.sample_rate, a.clip_seconds, a.hop_seconds, a.max_silent_seconds, a.silence_db, a.mono)
+    folder = subset_dir(a.root, a.subset) if a.subset else Path(a.root)
+    prepare_subset(folder, a.out, rule, workers=a.workers, limit=a.limit, progress=log)
+
+
+def cmd_activity(a):
+    from mixlab.data.activity import detect_store
+
+    detect_store(a.store, a.out, a.segment_seconds, a.n_chunks, progress=log)
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    s = sub.add_parser("synth", help="build the synthetic multitrack corpus (MUSDB18-HQ layout)")
+    s.add_argument("--out", required=True)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--sample-rate", type=int, default=16000)
+    s.add_argument("--n-train", type=int, default=10)
+    s.add_argument("--n-valid", type=int, default=2)
+    s.add_argument("--n-test", type=int, default=4)
+    s.add_argument("--min-seconds", type=float, default=16.0)
+    s.add_argument("--max-seconds", type=float, default=24.0)
+    s.set_defaults(func=cmd_synth)
+
+    s = sub.add_parser("check-musdb", help="check a whole MUSDB18-HQ tree; list every problem with its fix")
+    s.add_argument("root", help="the MUSDB18-HQ folder holding train/ and test/")
+    s.set_defaults(func=cmd_check_musdb)
+
+    s = sub.add_parser("import-musdb", help="MUSDB18-HQ songs resampled (and cut) to a scale's rate, same layout")
+    s.add_argument("--root", required=True, help="the MUSDB18-HQ folder holding train/ and test/")
+    s.add_argument("--out", required=True)
+    s.add_argument("--sample-rate", type=int, required=True)
+    s.add_argument("--n-train", type=int, default=None, help="first N training songs (default: all)")
+    s.add_argument("--n-valid", type=int, default=None, help="first N validation songs (default: all)")
+    s.add_argument("--n-test", type=int, default=None, help="first N test songs (default: all)")
+    s.add_argument("--max-seconds", type=float, default=None, help="the middle this many seconds of each song")
+    s.set_defaults(func=cmd_import_musdb)
+
+    s = sub.add_parser("store", help="decode the stems of a split once into a memory-mapped stem store")
+    s.add_argument("--root", required=True, help="corpus root (MUSDB18-HQ layout)")
+    s.add_argument("--split", required=True, choices=["train", "valid", "test"])
+    s.add_argument("--out", required=True)
+    s.add_argument("--sample-rate", type=int, required=True)
+    s.add_argument("--min-length", type=int, default=0, help="reject tracks shorter than this (samples)")
+    s.set_defaults(func=cmd_store)
+
+    s = sub.add_parser("shift-testset", help="Fig. 4: a copy of the test set with every stem shifted on its own")
+    s.add_argument("--root", required=True, help="corpus holding the test split")
+    s.add_argument("--out", required=True)
+    s.add_argument("--kind", required=True, choices=["time", "pitch"])
+    s.add_argument("--value", type=float, required=True, help="t_s in seconds (time) or K semitones (pitch)")
+    s.add_argument("--seed", type=int, required=True)
+    s.add_argument("--sample-rate", type=int, required=True)
+    s.set_defaults(func=cmd_shift_testset)
+
+    s = sub.add_parser("pitch-bank", help="pitch-shifted copies of a training stem store (Rubber Band), pooled in training")
+    s.add_argument("--store", required=True, help="the original training store")
+    s.add_argument("--semitones", type=int, required=True)
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_pitch_bank)
+
+    s = sub.add_parser("song-level-store", help="Table 1: song-level random songs or trimmed originals as a store")
+    s.add_argument("--store", required=True, help="the original training store")
+    s.add_argument("--kind", required=True, choices=["random", "original"])
+    s.add_argument("--seed", type=int, required=True)
+    s.add_argument("--n-songs", type=int, default=None, help="songs to make (default: as many as the store has)")
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_song_level_store)
+
+    s = sub.add_parser("evalset", help="Fig. 2: fixed original/random-mix evaluation chunks of one split (a CSV recipe)")
+    s.add_argument("--store", required=True)
+    s.add_argument("--chunk", type=int, required=True, help="chunk length in samples (the model's)")
+    s.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    s.add_argument("--max-chunks", type=int, default=None)
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_evalset)
+
+    s = sub.add_parser("fma-synth", help="Paper B: FMA-like MP3 corpus (nested subsets, planted bad files)")
+    s.add_argument("--out", required=True)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--sample-rate", type=int, default=16000)
+    s.add_argument("--sizes", type=int, nargs=4, default=[8, 12, 16, 24], metavar=("SMALL", "MEDIUM", "LARGE", "FULL"))
+    s.add_argument("--min-seconds", type=float, default=20.0)
+    s.add_argument("--max-seconds", type=float, default=30.0)
+    s.set_defaults(func=cmd_fma_synth)
+
+    s = sub.add_parser("fma-prep", help="Paper B: FMA subset -> 10 s clips (5 s hop), silent clips dropped, "
+                                        "bad files listed in rejects.tsv")
+    s.add_argument("--root", required=True, help="folder holding fma_small/ ... (or one subset folder without --subset)")
+    s.add_argument("--subset", default=None, choices=["small", "medium", "large", "full"])
+    s.add_argument("--out", required=True)
+    s.add_argument("--sample-rate", type=int, required=True, help="files below are dropped, higher ones resampled")
+    s.add_argument("--clip-seconds", type=float, default=10.0)
+    s.add_argument("--hop-seconds", type=float, default=5.0)
+    s.add_argument("--max-silent-seconds", type=float, default=5.0)
+    s.add_argument("--silence-db", type=float, default=-60.0, help="1 s blocks below this mean power are silent")
+    s.add_argument("--mono", default="skip", choices=["skip", "duplicate"],
+                   help="mono files: skip (the authors' code) or copy the channel to both sides")
+    s.add_argument("--workers", type=int, default=1)
+    s.add_argument("--limit", type=int, default=None, help="first N files only (quick looks)")
+    s.set_defaults(func=cmd_fma_prep)
+
+    s = sub.add_parser("activity", help="Paper B: source activity detection on a training stem store")
+    s.add_argument("--store", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--segment-seconds", type=float, default=8.0)
+    s.add_argument("--n-chunks", type=int, default=16)
+    s.set_defaults(func=cmd_activity)

@@ -1,0 +1,199 @@
+"""`mixlab` subcommands of one stage. Evaluation: separation, BSS Eval / uSDR scoring and the museval cross-check, Fig. 2's
+snapshot curves, Paper B's channel selection."""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from mixlab.cli._common import log, threads
+
+
+def cmd_separate(a):
+    import numpy as np
+    import torch
+
+    from mixlab.data.tracks import list_tracks, load_mixture, track_dir
+    from mixlab.separate import overlap_add, write_estimates
+    from mixlab.models.io import load_model
+
+    threads(a.threads)
+    model, spec = load_model(a.model, a.device)
+    cfg = model.cfg
+    sample_rate = cfg.sample_rate
+    if a.chunk_seconds:      # time-domain chunking (Paper B: 12 s chunks, 6 s overlap)
+        chunk = int(round(a.chunk_seconds * sample_rate))
+    elif hasattr(cfg, "dim_t"):
+        chunk = cfg.hop_length * ((a.dim_t or cfg.dim_t) - 1)
+    else:
+        chunk = cfg.chunk_size
+    names = a.tracks or list_tracks(a.root, a.split)
+    for i, name in enumerate(names):
+        t0 = time.perf_counter()
+        mixture = torch.from_numpy(np.ascontiguousarray(load_mixture(track_dir(a.root, a.split, name), sample_rate).T))
+        est = overlap_add(model, mixture.to(a.device), chunk, a.overlap, a.window, a.batch_size)
+        write_estimates(Path(a.out) / name, est.cpu().numpy(), sample_rate)
+        dur = mixture.shape[-1] / sample_rate
+        log(f"[separate] {i + 1}/{len(names)} {name}: {dur:.1f} s audio in {time.perf_counter() - t0:.1f} s")
+
+
+def cmd_score(a):
+    from mixlab.metrics.bsseval import score_dirs
+
+    if not (len(a.references) == len(a.estimates) == len(a.out)):
+        raise SystemExit("score: --references, --estimates and --out need one entry per track each "
+                         f"(got {len(a.references)}, {len(a.estimates)}, {len(a.out)})")
+    threads(a.threads)
+    # One process scores many tracks: start-up (torch, museval) costs more than scoring a demo track.
+    for i, (ref, est, out) in enumerate(zip(a.references, a.estimates, a.out)):
+        t0 = time.perf_counter()
+        text = score_dirs(ref, est, a.sample_rate, a.scorer, a.device)
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(out).with_name(Path(out).name + ".part")
+        tmp.write_text(text)
+        tmp.replace(out)
+        log(f"[score] {i + 1}/{len(a.out)} {a.scorer}: {out} ({time.perf_counter() - t0:.1f} s)")
+
+
+def cmd_crosscheck(a):
+    import soundfile as sf
+
+    from mixlab.data.layout import STEMS
+    from mixlab.data.tracks import load_stems
+    from mixlab.metrics.bsseval import frames_array
+    from mixlab.metrics.crosscheck import crosscheck
+
+    reports = []
+    for ref_dir, est_dir, scores in zip(a.references, a.estimates, a.scores):
+        rate = sf.info(str(Path(ref_dir) / f"{STEMS[0]}.wav")).samplerate
+        t0 = time.perf_counter()
+        report = crosscheck(load_stems(ref_dir, rate), load_stems(est_dir, rate),
+                            frames_array(Path(scores).read_text()), rate, a.tolerance)
+        report["scores"] = str(scores)
+        reports.append(report)
+        log(f"[crosscheck] {scores}: max |diff| {report['max_abs_diff_db']} dB, ill-posed "
+             f"{report['ill_posed_frames']}, failed {report['failed_frames']} ({time.perf_counter() - t0:.1f} s)")
+    ok = all(r["ok"] for r in reports)
+    if ok:
+        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.out).write_text(json.dumps({"ok": ok, "tracks": reports}, indent=1))
+    else:
+        raise SystemExit(f"crosscheck: the fast scorer differs from museval by more than {a.tolerance} dB "
+                         "on some frame (see the log); rerun with --config scorer=museval")
+
+
+def cmd_aggregate(a):
+    from mixlab.metrics.bsseval import track_medians
+
+    table = track_medians(a.scores)
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(a.out, index=False)
+    log(f"[aggregate] {len(a.scores)} tracks -> {a.out}")
+
+
+def cmd_curve(a):
+    from mixlab.papers.random_mixing.curves import score_snapshots
+
+    threads(a.threads)
+    if len(a.stores) != len(a.sets) or len(a.stores) != len(a.splits):
+        raise SystemExit("--splits, --stores and --sets must have the same length")
+    table = score_snapshots(a.snapshots, {sp: (st, se) for sp, st, se in zip(a.splits, a.stores, a.sets)},
+                            device=a.device, batch_size=a.batch_size, log=log)
+    table.to_csv(a.out, index=False)
+    log(f"[curve] {a.out}")
+
+
+def cmd_select_channels(a):
+    from mixlab.papers.mixit.channel_selection import select_channels
+    from mixlab.models.io import load_model
+
+    threads(a.threads)
+    model, _ = load_model(a.model, a.device)
+    t0 = time.perf_counter()
+    result = select_channels(model, a.store, a.chunk_seconds, a.device, progress=log)
+    result["model"] = str(a.model)
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(result, indent=1))
+    log(f"[channels] {dict(zip(result['stems'], result['channels']))} from {result['chunks']} chunks "
+         f"({time.perf_counter() - t0:.1f} s)")
+
+
+def cmd_usdr(a):
+    from mixlab.metrics.usdr import usdr_table
+
+    if not (len(a.tracks) == len(a.references) == len(a.estimates)):
+        raise SystemExit("usdr: --tracks, --references and --estimates need one entry per track each")
+    table = usdr_table(a.tracks, a.references, a.estimates, a.sample_rate, progress=log)
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(a.out, index=False)
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    s = sub.add_parser("separate", help="separate full tracks by overlap-add")
+    s.add_argument("--model", required=True)
+    s.add_argument("--root", required=True)
+    s.add_argument("--split", default="test", choices=["train", "valid", "test"])
+    s.add_argument("--tracks", nargs="*", default=None, help="track names (default: the whole split)")
+    s.add_argument("--chunk-seconds", type=float, default=None, help="chunk length in seconds (instead of --dim-t)")
+    s.add_argument("--out", required=True, help="folder; estimates go to OUT/<track>/<stem>.wav")
+    s.add_argument("--dim-t", type=int, default=None, help="frames per chunk (default: the training chunk)")
+    s.add_argument("--overlap", type=float, default=0.5)
+    s.add_argument("--window", default="hann", choices=["hann", "boxcar"])
+    s.add_argument("--batch-size", type=int, default=4)
+    s.add_argument("--device", default="cpu")
+    s.add_argument("--threads", type=int, default=None)
+    s.set_defaults(func=cmd_separate)
+
+    s = sub.add_parser("score", help="museval BSS Eval v4 of tracks -> one museval per-track JSON each")
+    s.add_argument("--references", nargs="+", required=True,
+                   help="folders with vocals/drums/bass/other.wav, one per track")
+    s.add_argument("--estimates", nargs="+", required=True, help="estimate folders, paired with --references")
+    s.add_argument("--out", nargs="+", required=True, help="JSON paths, paired with --references")
+    s.add_argument("--sample-rate", type=int, default=None, help="expected rate (default: the references')")
+    s.add_argument("--scorer", default="museval", choices=["museval", "fast"],
+                   help="museval itself, or mixlab's exact reimplementation (same numbers, ~20x faster)")
+    s.add_argument("--device", default="cpu", help="torch device of the fast scorer")
+    s.add_argument("--threads", type=int, default=None)
+    s.set_defaults(func=cmd_score)
+
+    s = sub.add_parser("crosscheck", help="compare fast-scorer JSONs with museval; exit 1 on a mismatch")
+    s.add_argument("--references", nargs="+", required=True)
+    s.add_argument("--estimates", nargs="+", required=True)
+    s.add_argument("--scores", nargs="+", required=True, help="fast-scorer JSONs, one per track")
+    s.add_argument("--tolerance", type=float, default=1e-3, help="dB")
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_crosscheck)
+
+    s = sub.add_parser("aggregate", help="per-track medians over frames of museval JSONs -> CSV")
+    s.add_argument("scores", nargs="+")
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_aggregate)
+
+    s = sub.add_parser("curve", help="Fig. 2: SDX SDR improvement of every training snapshot on evaluation sets")
+    s.add_argument("--snapshots", required=True, help="folder of step*.pt snapshots")
+    s.add_argument("--splits", nargs="+", required=True)
+    s.add_argument("--stores", nargs="+", required=True)
+    s.add_argument("--sets", nargs="+", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--device", default="cpu")
+    s.add_argument("--batch-size", type=int, default=16)
+    s.add_argument("--threads", type=int, default=None)
+    s.set_defaults(func=cmd_curve)
+
+    s = sub.add_parser("select-channels", help="Paper B: pick 4 of the N MixIT outputs by majority vote")
+    s.add_argument("--model", required=True)
+    s.add_argument("--store", required=True, help="validation stem store")
+    s.add_argument("--chunk-seconds", type=float, default=6.0)
+    s.add_argument("--out", required=True)
+    s.add_argument("--device", default="cpu")
+    s.add_argument("--threads", type=int, default=None)
+    s.set_defaults(func=cmd_select_channels)
+
+    s = sub.add_parser("usdr", help="Paper B: song-level SNR per stem of separated tracks -> CSV")
+    s.add_argument("--tracks", nargs="+", required=True)
+    s.add_argument("--references", nargs="+", required=True)
+    s.add_argument("--estimates", nargs="+", required=True)
+    s.add_argument("--sample-rate", type=int, required=True)
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_usdr)
