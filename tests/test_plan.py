@@ -1,4 +1,7 @@
 """plan(config): the runs, specs, stores and histories a configuration implies (what the workflow reads)."""
+import subprocess
+import sys
+
 import pytest
 import yaml
 
@@ -62,3 +65,52 @@ def test_fig2_and_fig4_follow_fig1():
     config["presets"]["demo"]["fig2"]["p"] = [0.3]
     with pytest.raises(ConfigError, match=r"presets\.demo\.fig2\.p': 0\.30 must be among fig1\.p"):
         validate(config)
+
+
+def _job_target(job):
+    """What a data/separation job builds from its spec: (the fields it accepts, its CLI subcommand)."""
+    from dataclasses import fields
+
+    from mixlab.cli.data import IMPORT_KEYS
+    from mixlab.cli.evaluate import SEPARATE_KEYS
+    from mixlab.data.fma import ClipRule
+    from mixlab.data.fma_synth import FMASynthSpec
+    from mixlab.data.synth import SynthSpec
+
+    return {"synth": [f.name for f in fields(SynthSpec)], "fma-synth": [f.name for f in fields(FMASynthSpec)],
+            "fma-prep": [f.name for f in fields(ClipRule)], "import-musdb": list(IMPORT_KEYS),
+            "activity": ["segment_seconds", "n_chunks"], "separate": list(SEPARATE_KEYS)}[job]
+
+
+@pytest.mark.parametrize("scale", ["demo", "tiny", "paper"])
+def test_job_specs_carry_the_config(scale):
+    """Every data/separation job gets its config section whole, and the job accepts every key of it."""
+    P = load(CONFIGS, {"scale": scale, "musdb_root": str(REPO)} if scale == "paper" else {"scale": scale})
+    p = plan(P, _tracks(10))
+    jobs = ["fma-prep", "activity", "import-musdb"] + ([] if P["dataset"] == "musdb" else ["synth"])
+    jobs += [] if P["mixit"]["fma"] == "fma" else ["fma-synth"]
+    for job in jobs:
+        spec = p.job_spec(job)
+        assert set(spec) <= set(_job_target(job)), job
+        assert spec.get("sample_rate", P["sample_rate"]) == P["sample_rate"]
+    assert p.job_spec("fma-prep")["mono"] == P["mixit"]["clips"]["mono"]
+    assert p.job_spec("separate", "fig1") == P["separate"]
+    sep_b = p.job_spec("separate", "mixit")
+    assert sep_b["chunk_seconds"] == P["mixit"]["separate"]["chunk_seconds"] and sep_b["window"] == "hann"
+    if P["dataset"] == "synthetic":           # the corpus the workflow builds is the one the plan's track names assume
+        from mixlab.data.synth import SynthSpec
+
+        assert SynthSpec(**p.job_spec("synth")) == SynthSpec(sample_rate=P["sample_rate"], **P["synth"])
+
+
+def test_a_job_spec_key_the_job_does_not_take_is_named(tmp_path):
+    from mixlab.cli import main
+
+    spec = tmp_path / "s.yaml"
+    spec.write_text("seed: 0\nn_trian: 3\n")
+    res = subprocess.run([sys.executable, "-m", "mixlab", "synth", "--out", str(tmp_path / "c"), "--spec", str(spec)],
+                         capture_output=True, text=True, cwd=REPO, env={"PYTHONPATH": str(REPO / "src"), "PATH": ""})
+    assert res.returncode == 2 and "unknown key(s) 'n_trian'" in res.stderr and "n_train" in res.stderr
+    assert not (tmp_path / "c").exists()
+    assert main(["separate", "--model", "m.pt", "--root", ".", "--out", str(tmp_path / "o"),
+                 "--spec", '{"dim_t": 8, "chunk_seconds": 1}']) == 2

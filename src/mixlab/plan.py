@@ -48,6 +48,28 @@ class Plan:
             spec["tracks"] = run["tracks"]
         return spec
 
+    def job_spec(self, job: str, exp: str | None = None) -> dict:
+        """The settings one data or separation job runs with, passed whole as `--spec` (JSON), so a job runs
+        with exactly the config's values and never with a command-line default. Keys are the fields of the
+        library call the job makes (a job rejects any other key by name)."""
+        P, M = self.P, self.P["mixit"]
+        rate = {"sample_rate": P["sample_rate"]}
+        if job == "synth":                   # mixlab.data.synth.SynthSpec
+            return {**rate, **P["synth"]}
+        if job == "import-musdb":            # mixlab.data.musdb_import.import_musdb
+            return {**rate, **{k: v for k, v in (P.get("musdb") or {}).items() if v is not None}}
+        if job == "fma-synth":               # mixlab.data.fma_synth.FMASynthSpec
+            return {**rate, **M["fma"]}
+        if job == "fma-prep":                # mixlab.data.fma.ClipRule
+            return {**rate, **M["clips"]}
+        if job == "activity":                # mixlab.data.activity.detect_store
+            return dict(M["activity"])
+        if job == "separate":                # chunking of mixlab.separate.overlap_add
+            if exp == "mixit":               # Paper B: 12 s chunks with 6 s overlap (time domain)
+                return {"window": "hann", **M["separate"]}
+            return dict(P["separate"])       # Paper A: dim_t STFT frames
+        raise KeyError(f"no job spec for {job!r}")
+
     def train_stores(self, exp: str, model: str, res: str) -> list[str]:
         """The run's training store (the original songs or a derived set) plus its pitch-bank copies."""
         base = self.runs[exp][model].get("store", "train")

@@ -87,13 +87,6 @@ def tracks(split):
     return _musdb_import.select(MUSDB.tracks, P.get("musdb") or {})[split]
 
 
-def musdb_limits():
-    """import-musdb arguments: which songs and how much of each the scale uses."""
-    m = P.get("musdb") or {}
-    args = [a for k in ("n_train", "n_valid", "n_test") if m.get(k) for a in (f"--{k.replace('_', '-')}", m[k])]
-    return args + (["--max-seconds", m["max_seconds"]] if m.get("max_seconds") else [])
-
-
 # which runs, specs, stores and test sets this config implies: mixlab/plan.py (unit-tested)
 PLAN = _plan.plan(P, {split: tracks(split) for split in ("train", "valid", "test")})
 
@@ -153,16 +146,6 @@ def paper_of(exp):
 
 def job_device(cls, paper="a"):
     return "cuda" if job_class(cls, paper)["gpu"] > 0 else "cpu"
-
-
-def separate_args(exp):
-    """Chunking of full-track separation: Paper B's 12 s chunks with 6 s overlap, Paper A's dim_t frames."""
-    if exp == "mixit":
-        s = P["mixit"]["separate"]
-        return ["--chunk-seconds", s["chunk_seconds"], "--overlap", s["overlap"], "--window", "hann",
-                "--batch-size", s["batch_size"]]
-    s = P["separate"]
-    return ["--dim-t", s["dim_t"], "--overlap", s["overlap"], "--window", s["window"], "--batch-size", s["batch_size"]]
 
 
 # Rules run `python -m mixlab`: the Python of the interpreter running Snakemake, also when its

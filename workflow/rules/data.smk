@@ -6,7 +6,7 @@ rule synth_corpus:
     output:
         directory(f"{RES}/corpus/musdb"),
     params:
-        spec=lambda w: synth_spec(),
+        spec=lambda w: json.dumps(PLAN.job_spec("synth")),
     threads: job_threads("prep", "a")
     resources:
         **job_resources("prep", "a"),
@@ -15,9 +15,7 @@ rule synth_corpus:
     log:
         f"{RES}/logs/synth_corpus.log",
     shell:
-        "python -m mixlab synth --out {output:q} --seed {params.spec.seed} --sample-rate {params.spec.sample_rate}"
-        " --n-train {params.spec.n_train} --n-valid {params.spec.n_valid} --n-test {params.spec.n_test}"
-        " --min-seconds {params.spec.min_seconds} --max-seconds {params.spec.max_seconds} > {log:q} 2>&1"
+        "python -m mixlab synth --out {output:q} --spec {params.spec:q} > {log:q} 2>&1"
 
 
 rule import_musdb:
@@ -26,8 +24,7 @@ rule import_musdb:
         directory(f"{RES}/corpus/musdb18hq"),
     params:
         root=P["musdb_root"],
-        sample_rate=P["sample_rate"],
-        limits=musdb_limits() if P["dataset"] == "musdb" else [],
+        spec=lambda w: json.dumps(PLAN.job_spec("import-musdb")),
     threads: job_threads("prep", "a")
     resources:
         **job_resources("prep", "a"),
@@ -36,8 +33,7 @@ rule import_musdb:
     log:
         f"{RES}/logs/import_musdb.log",
     shell:
-        "python -m mixlab import-musdb --root {params.root:q} --out {output:q} --sample-rate {params.sample_rate}"
-        " {params.limits:q} > {log:q} 2>&1"
+        "python -m mixlab import-musdb --root {params.root:q} --out {output:q} --spec {params.spec:q} > {log:q} 2>&1"
 
 
 rule stem_store:

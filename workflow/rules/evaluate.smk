@@ -9,7 +9,7 @@ rule separate:
     output:
         directory(f"{RES}/separated/{{testset}}/{{exp}}/{{model}}"),
     params:
-        args=lambda w: separate_args(w.exp),
+        spec=lambda w: json.dumps(PLAN.job_spec("separate", w.exp)),
         device=lambda w: job_device("infer", paper_of(w.exp)),
     threads: lambda w: job_threads("infer", paper_of(w.exp))
     resources:
@@ -23,7 +23,7 @@ rule separate:
         f"{RES}/logs/separate/{{testset}}/{{exp}}/{{model}}.log",
     shell:
         "python -m mixlab separate --model {input.model:q} --root {input.corpus:q} --split test --out {output:q}"
-        " {params.args:q} --device {params.device} --threads {threads} > {log:q} 2>&1"
+        " --spec {params.spec:q} --device {params.device} --threads {threads} > {log:q} 2>&1"
 
 
 rule score_model:

@@ -12,8 +12,7 @@ rule fma_synth:
     output:
         directory(f"{RES}/corpus/fma"),
     params:
-        spec=M["fma"],
-        sample_rate=P["sample_rate"],
+        spec=lambda w: json.dumps(PLAN.job_spec("fma-synth")),
     threads: job_threads("prep", "b")
     resources:
         **job_resources("prep", "b"),
@@ -22,9 +21,7 @@ rule fma_synth:
     log:
         f"{RES}/logs/fma_synth.log",
     shell:
-        "python -m mixlab fma-synth --out {output:q} --seed {params.spec[seed]} --sample-rate {params.sample_rate}"
-        " --sizes {params.spec[small]} {params.spec[medium]} {params.spec[large]} {params.spec[full]}"
-        " --min-seconds {params.spec[min_seconds]} --max-seconds {params.spec[max_seconds]} > {log:q} 2>&1"
+        "python -m mixlab fma-synth --out {output:q} --spec {params.spec:q} > {log:q} 2>&1"
 
 
 rule fma_prep:
@@ -33,9 +30,7 @@ rule fma_prep:
     output:
         directory(f"{RES}/fma/{{subset}}"),
     params:
-        c=M["clips"],
-        mono=M["clips"].get("mono", "skip"),
-        sample_rate=P["sample_rate"],
+        spec=lambda w: json.dumps(PLAN.job_spec("fma-prep")),
     threads: job_threads("prep", "b")
     resources:
         **job_resources("prep", "b"),
@@ -45,9 +40,7 @@ rule fma_prep:
         f"{RES}/logs/fma_prep/{{subset}}.log",
     shell:
         "python -m mixlab fma-prep --root {input.root:q} --subset {wildcards.subset} --out {output:q}"
-        " --sample-rate {params.sample_rate} --clip-seconds {params.c[clip_seconds]}"
-        " --hop-seconds {params.c[hop_seconds]} --max-silent-seconds {params.c[max_silent_seconds]}"
-        " --silence-db {params.c[silence_db]} --mono {params.mono} --workers {threads} > {log:q} 2>&1"
+        " --spec {params.spec:q} --workers {threads} > {log:q} 2>&1"
 
 
 rule source_activity:
@@ -56,7 +49,7 @@ rule source_activity:
     output:
         f"{RES}/mixit/activity.json",
     params:
-        a=M["activity"],
+        spec=lambda w: json.dumps(PLAN.job_spec("activity")),
     threads: job_threads("prep", "b")
     resources:
         **job_resources("prep", "b"),
@@ -65,8 +58,7 @@ rule source_activity:
     log:
         f"{RES}/logs/mixit/activity.log",
     shell:
-        "python -m mixlab activity --store {input.store:q} --out {output:q} --segment-seconds {params.a[segment_seconds]}"
-        " --n-chunks {params.a[n_chunks]} > {log:q} 2>&1"
+        "python -m mixlab activity --store {input.store:q} --out {output:q} --spec {params.spec:q} > {log:q} 2>&1"
 
 
 rule pretrain_mixit:

@@ -1,18 +1,22 @@
-"""`mixlab` subcommands of one stage. Data preparation: corpora (synthetic, MUSDB18-HQ import and check, FMA), stem stores, Paper A's
-test-set and training-store variants, Paper B's clips and source activity."""
+"""`mixlab` subcommands of the data stage: corpora (synthetic, MUSDB18-HQ check and import, FMA), stem
+stores, Paper A's test-set and training-store variants, Paper B's clips and source activity."""
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from mixlab.cli._common import log
+from mixlab.cli._common import job_spec, log
+from mixlab.config import ConfigError
+
+# import-musdb: the songs and the excerpt a laptop scale uses (absent: every song, whole)
+IMPORT_KEYS = ("sample_rate", "n_train", "n_valid", "n_test", "max_seconds")
 
 
 def cmd_synth(a):
     from mixlab.data.synth import SynthSpec, build_corpus
 
-    spec = SynthSpec(seed=a.seed, sample_rate=a.sample_rate, n_train=a.n_train, n_valid=a.n_valid,
-                     n_test=a.n_test, min_seconds=a.min_seconds, max_seconds=a.max_seconds)
+    spec = SynthSpec(**job_spec(a, SynthSpec))
+    log(f"[synth] {spec}")
     build_corpus(a.out, spec, progress=log)
 
 
@@ -28,8 +32,11 @@ def cmd_check_musdb(a):
 def cmd_import_musdb(a):
     from mixlab.data.musdb_import import import_musdb
 
-    n = {"n_train": a.n_train, "n_valid": a.n_valid, "n_test": a.n_test}
-    import_musdb(a.root, a.out, a.sample_rate, n, a.max_seconds, progress=log)
+    spec = job_spec(a, IMPORT_KEYS, flags=IMPORT_KEYS)
+    if "sample_rate" not in spec:
+        raise ConfigError("import-musdb needs the rate to resample to: --sample-rate or a spec's sample_rate")
+    n = {k: spec.get(k) for k in ("n_train", "n_valid", "n_test")}
+    import_musdb(a.root, a.out, spec["sample_rate"], n, spec.get("max_seconds"), progress=log)
 
 
 def cmd_store(a):
@@ -71,15 +78,19 @@ def cmd_evalset(a):
 def cmd_fma_synth(a):
     from mixlab.data.fma_synth import FMASynthSpec, build_fma_corpus
 
-    spec = FMASynthSpec(seed=a.seed, sample_rate=a.sample_rate, small=a.sizes[0], medium=a.sizes[1],
-                        large=a.sizes[2], full=a.sizes[3], min_seconds=a.min_seconds, max_seconds=a.max_seconds)
+    spec = FMASynthSpec(**job_spec(a, FMASynthSpec))
+    log(f"[fma-synth] {spec}")
     build_fma_corpus(a.out, spec, progress=log)
 
 
 def cmd_fma_prep(a):
     from mixlab.data.fma import ClipRule, prepare_subset, subset_dir
 
-    rule = ClipRule(a.sample_rate, a.clip_seconds, a.hop_seconds, a.max_silent_seconds, a.silence_db, a.mono)
+    spec = job_spec(a, ClipRule)
+    if "sample_rate" not in spec:
+        raise ConfigError("fma-prep needs the corpus rate: a spec's sample_rate (files below it are dropped)")
+    rule = ClipRule(**spec)
+    log(f"[fma-prep] {rule}")
     folder = subset_dir(a.root, a.subset) if a.subset else Path(a.root)
     prepare_subset(folder, a.out, rule, workers=a.workers, limit=a.limit, progress=log)
 
@@ -87,19 +98,14 @@ def cmd_fma_prep(a):
 def cmd_activity(a):
     from mixlab.data.activity import detect_store
 
-    detect_store(a.store, a.out, a.segment_seconds, a.n_chunks, progress=log)
+    detect_store(a.store, a.out, **job_spec(a, ("segment_seconds", "n_chunks")), progress=log)
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("synth", help="build the synthetic multitrack corpus (MUSDB18-HQ layout)")
     s.add_argument("--out", required=True)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--sample-rate", type=int, default=16000)
-    s.add_argument("--n-train", type=int, default=10)
-    s.add_argument("--n-valid", type=int, default=2)
-    s.add_argument("--n-test", type=int, default=4)
-    s.add_argument("--min-seconds", type=float, default=16.0)
-    s.add_argument("--max-seconds", type=float, default=24.0)
+    s.add_argument("--spec", default=None, help="SynthSpec fields (seed, sample_rate, n_train, n_valid, n_test, "
+                   "min_seconds, max_seconds) as JSON or a JSON/YAML file; the workflow passes config `synth`")
     s.set_defaults(func=cmd_synth)
 
     s = sub.add_parser("check-musdb", help="check a whole MUSDB18-HQ tree; list every problem with its fix")
@@ -109,7 +115,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("import-musdb", help="MUSDB18-HQ songs resampled (and cut) to a scale's rate, same layout")
     s.add_argument("--root", required=True, help="the MUSDB18-HQ folder holding train/ and test/")
     s.add_argument("--out", required=True)
-    s.add_argument("--sample-rate", type=int, required=True)
+    s.add_argument("--spec", default=None, help="the keys below as JSON or a JSON/YAML file (flags override it)")
+    s.add_argument("--sample-rate", type=int, default=None, help="rate to resample to")
     s.add_argument("--n-train", type=int, default=None, help="first N training songs (default: all)")
     s.add_argument("--n-valid", type=int, default=None, help="first N validation songs (default: all)")
     s.add_argument("--n-test", type=int, default=None, help="first N test songs (default: all)")
@@ -157,11 +164,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
     s = sub.add_parser("fma-synth", help="Paper B: FMA-like MP3 corpus (nested subsets, planted bad files)")
     s.add_argument("--out", required=True)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--sample-rate", type=int, default=16000)
-    s.add_argument("--sizes", type=int, nargs=4, default=[8, 12, 16, 24], metavar=("SMALL", "MEDIUM", "LARGE", "FULL"))
-    s.add_argument("--min-seconds", type=float, default=20.0)
-    s.add_argument("--max-seconds", type=float, default=30.0)
+    s.add_argument("--spec", default=None, help="FMASynthSpec fields (seed, sample_rate, small, medium, large, full, "
+                   "min_seconds, max_seconds, high_rate_every) as JSON or a file; the workflow passes mixit.fma")
     s.set_defaults(func=cmd_fma_synth)
 
     s = sub.add_parser("fma-prep", help="Paper B: FMA subset -> 10 s clips (5 s hop), silent clips dropped, "
@@ -169,13 +173,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--root", required=True, help="folder holding fma_small/ ... (or one subset folder without --subset)")
     s.add_argument("--subset", default=None, choices=["small", "medium", "large", "full"])
     s.add_argument("--out", required=True)
-    s.add_argument("--sample-rate", type=int, required=True, help="files below are dropped, higher ones resampled")
-    s.add_argument("--clip-seconds", type=float, default=10.0)
-    s.add_argument("--hop-seconds", type=float, default=5.0)
-    s.add_argument("--max-silent-seconds", type=float, default=5.0)
-    s.add_argument("--silence-db", type=float, default=-60.0, help="1 s blocks below this mean power are silent")
-    s.add_argument("--mono", default="skip", choices=["skip", "duplicate"],
-                   help="mono files: skip (the authors' code) or copy the channel to both sides")
+    s.add_argument("--spec", required=True, help="ClipRule fields (sample_rate: files below it are dropped, higher "
+                   "ones resampled; clip_seconds, hop_seconds, max_silent_seconds, silence_db, mono: skip|duplicate) "
+                   "as JSON or a JSON/YAML file; the workflow passes mixit.clips")
     s.add_argument("--workers", type=int, default=1)
     s.add_argument("--limit", type=int, default=None, help="first N files only (quick looks)")
     s.set_defaults(func=cmd_fma_prep)
@@ -183,6 +183,5 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("activity", help="Paper B: source activity detection on a training stem store")
     s.add_argument("--store", required=True)
     s.add_argument("--out", required=True)
-    s.add_argument("--segment-seconds", type=float, default=8.0)
-    s.add_argument("--n-chunks", type=int, default=16)
+    s.add_argument("--spec", default=None, help="segment_seconds, n_chunks as JSON or a file (mixit.activity)")
     s.set_defaults(func=cmd_activity)

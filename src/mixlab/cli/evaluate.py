@@ -1,5 +1,5 @@
-"""`mixlab` subcommands of one stage. Evaluation: separation, BSS Eval / uSDR scoring and the museval cross-check, Fig. 2's
-snapshot curves, Paper B's channel selection."""
+"""`mixlab` subcommands of the evaluation stage: separation, BSS Eval / uSDR scoring and the museval
+cross-check, Fig. 2's snapshot curves, Paper B's channel selection."""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +7,11 @@ import json
 import time
 from pathlib import Path
 
-from mixlab.cli._common import log, threads
+from mixlab.cli._common import job_spec, log, threads
+from mixlab.config import ConfigError
+
+# separate: the chunking of overlap-add (absent: the training chunk, overlap_add's defaults)
+SEPARATE_KEYS = ("dim_t", "chunk_seconds", "overlap", "window", "batch_size")
 
 
 def cmd_separate(a):
@@ -19,20 +23,25 @@ def cmd_separate(a):
     from mixlab.models.io import load_model
 
     threads(a.threads)
+    s = job_spec(a, SEPARATE_KEYS, flags=SEPARATE_KEYS)
+    if "dim_t" in s and "chunk_seconds" in s:
+        raise ConfigError("separate: give the chunk as dim_t (STFT frames) or chunk_seconds, not both")
     model, spec = load_model(a.model, a.device)
     cfg = model.cfg
     sample_rate = cfg.sample_rate
-    if a.chunk_seconds:      # time-domain chunking (Paper B: 12 s chunks, 6 s overlap)
-        chunk = int(round(a.chunk_seconds * sample_rate))
+    if "chunk_seconds" in s:      # time-domain chunking (Paper B: 12 s chunks, 6 s overlap)
+        chunk = int(round(s["chunk_seconds"] * sample_rate))
     elif hasattr(cfg, "dim_t"):
-        chunk = cfg.hop_length * ((a.dim_t or cfg.dim_t) - 1)
+        chunk = cfg.hop_length * (s.get("dim_t", cfg.dim_t) - 1)
     else:
         chunk = cfg.chunk_size
+    how = {k: s[k] for k in ("overlap", "window", "batch_size") if k in s}    # absent: overlap_add's defaults
+    log(f"[separate] {a.model}: chunks of {chunk} samples, {how or 'overlap_add defaults'}")
     names = a.tracks or list_tracks(a.root, a.split)
     for i, name in enumerate(names):
         t0 = time.perf_counter()
         mixture = torch.from_numpy(np.ascontiguousarray(load_mixture(track_dir(a.root, a.split, name), sample_rate).T))
-        est = overlap_add(model, mixture.to(a.device), chunk, a.overlap, a.window, a.batch_size)
+        est = overlap_add(model, mixture.to(a.device), chunk, **how)
         write_estimates(Path(a.out) / name, est.cpu().numpy(), sample_rate)
         dur = mixture.shape[-1] / sample_rate
         log(f"[separate] {i + 1}/{len(names)} {name}: {dur:.1f} s audio in {time.perf_counter() - t0:.1f} s")
@@ -135,12 +144,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--root", required=True)
     s.add_argument("--split", default="test", choices=["train", "valid", "test"])
     s.add_argument("--tracks", nargs="*", default=None, help="track names (default: the whole split)")
-    s.add_argument("--chunk-seconds", type=float, default=None, help="chunk length in seconds (instead of --dim-t)")
     s.add_argument("--out", required=True, help="folder; estimates go to OUT/<track>/<stem>.wav")
+    s.add_argument("--spec", default=None, help="the chunking below as JSON or a JSON/YAML file (flags override "
+                   "it); the workflow passes config `separate` (Paper B: mixit.separate)")
     s.add_argument("--dim-t", type=int, default=None, help="frames per chunk (default: the training chunk)")
-    s.add_argument("--overlap", type=float, default=0.5)
-    s.add_argument("--window", default="hann", choices=["hann", "boxcar"])
-    s.add_argument("--batch-size", type=int, default=4)
+    s.add_argument("--chunk-seconds", type=float, default=None, help="chunk length in seconds (instead of --dim-t)")
+    s.add_argument("--overlap", type=float, default=None, help="fraction of a chunk shared with the next (0.5)")
+    s.add_argument("--window", default=None, choices=["hann", "boxcar"], help="cross-fade window (hann)")
+    s.add_argument("--batch-size", type=int, default=None, help="chunks per forward pass (4)")
     s.add_argument("--device", default="cpu")
     s.add_argument("--threads", type=int, default=None)
     s.set_defaults(func=cmd_separate)

@@ -1,4 +1,5 @@
-"""`mixlab` subcommands of one stage. Figures and tables of both papers, the training histories, the config check."""
+"""`mixlab` subcommands of the report stage: figures and tables of both papers, the training histories,
+the config check."""
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,4 @@
-"""`mixlab` subcommands of one stage. Training: one engine, a recipe per paper; `launch` runs either on its GPUs."""
+"""`mixlab` subcommands of the training stage: one engine, a recipe per paper; `launch` runs either on its GPUs."""
 from __future__ import annotations
 
 import argparse
