@@ -47,11 +47,21 @@ def test_dynamic_mixing(tiny_store, activity):
 def test_lr_schedule():
     kw = dict(peak=1e-3, warmup_steps=10, epoch_steps=5, decay=0.5)
     assert lr_at(0, **kw) == pytest.approx(1e-4)
-    assert lr_at(9, **kw) == pytest.approx(1e-3 * 0.5 ** 1)      # warm-up done, epoch 1 -> one decay
-    assert lr_at(12, **kw) == pytest.approx(1e-3 * 0.5 ** 2)
+    assert lr_at(9, **kw) == pytest.approx(1e-3)                 # the peak when the warm-up ends: no decay during it
+    assert lr_at(14, **kw) == pytest.approx(1e-3)
+    assert lr_at(15, **kw) == pytest.approx(1e-3 * 0.5)          # one epoch after the warm-up
+    assert lr_at(22, **kw) == pytest.approx(1e-3 * 0.5 ** 2)
+    # the paper's pre-training: 5000 warm-up steps overlap five 1000-step epochs, the peak is still reached
+    pre = dict(peak=1e-3, warmup_steps=5000, epoch_steps=1000, decay=0.965)
+    assert lr_at(4999, **pre) == pytest.approx(1e-3) and lr_at(5999, **pre) == pytest.approx(1e-3)
+    assert lr_at(6000, **pre) == pytest.approx(0.965e-3) and lr_at(2499, **pre) == pytest.approx(0.5e-3)
     ft = dict(peak=1.0, warmup_steps=0, epoch_steps=10, decay=0.98, decay_start_epoch=550, decay_every_epochs=2)
     assert lr_at(5499, **ft) == 1.0 and lr_at(5500, **ft) == 1.0 and lr_at(5519, **ft) == 1.0
     assert lr_at(5520, **ft) == pytest.approx(0.98) and lr_at(5540, **ft) == pytest.approx(0.98 ** 2)
+    # fine-tuning with the 5000-step warm-up: constant after it until epoch 550, then x0.98 every 2 epochs
+    ftw = {**ft, "warmup_steps": 5000, "epoch_steps": 110}
+    assert lr_at(2499, **ftw) == pytest.approx(0.5) and lr_at(5000, **ftw) == 1.0 and lr_at(60519, **ftw) == 1.0
+    assert lr_at(60720, **ftw) == pytest.approx(0.98) and lr_at(98999, **ftw) == pytest.approx(0.98 ** 174)
 
 
 def test_select_outputs_keeps_the_chosen_outputs_exactly():
@@ -74,3 +84,25 @@ def test_channel_votes():
     assert snr.shape == (2, 3) and snr[0].argmax() == 2 and snr[1].argmax() == 0
     assert resolve_votes(np.array([[5, 1, 0], [4, 3, 0]])) == [0, 1]     # stem 1 loses output 0 to stem 0
     assert resolve_votes(np.array([[0, 0, 7], [9, 0, 0]])) == [2, 0]
+
+
+def test_mixtures_of_mixtures_at_a_drawn_snr(tmp_path):
+    """mom_snr_db: the first mixture rescaled so that 10 log10(P1 / P2) ~ U(lo, hi); the windows are the same."""
+    from mixlab.data.fma import ClipStore
+    from mixlab.data.mixit_pairs import MixITPairSampler
+    from tests.test_mixit_train import _clip_store
+
+    clips = ClipStore(_clip_store(tmp_path / "clips"))
+    plain = MixITPairSampler(clips, 2000, seed=3).batch(7, 64)
+    drawn = MixITPairSampler(clips, 2000, seed=3, snr_db=(-5.0, 5.0)).batch(7, 64)
+    assert np.array_equal(plain[:, 1], drawn[:, 1])                      # x2 untouched, same windows
+    k = np.sqrt(np.square(drawn[:, 0], dtype=np.float64).mean((1, 2)) / np.square(plain[:, 0], dtype=np.float64).mean((1, 2)))
+    assert np.allclose(drawn[:, 0], plain[:, 0] * k[:, None, None], rtol=1e-5, atol=1e-7)   # x1 only rescaled
+    p = np.square(drawn.astype(np.float64)).mean((2, 3))
+    snr = 10 * np.log10(p[:, 0] / p[:, 1])
+    assert snr.min() >= -5 - 1e-4 and snr.max() <= 5 + 1e-4 and snr.std() > 2   # spread over the range
+    fixed = MixITPairSampler(clips, 2000, seed=3, snr_db=(3.0, 3.0)).batch(7, 8)
+    pf = np.square(fixed.astype(np.float64)).mean((2, 3))
+    assert np.allclose(10 * np.log10(pf[:, 0] / pf[:, 1]), 3.0, atol=1e-4)
+    with pytest.raises(ValueError, match="lo <= hi"):
+        MixITPairSampler(clips, 2000, seed=3, snr_db=(5.0, -5.0))

@@ -138,7 +138,23 @@ def cmd_usdr(a):
     table.to_csv(a.out, index=False)
 
 
+def cmd_import_checkpoint(a):
+    from mixlab.models.released import import_checkpoint
+
+    import_checkpoint(a.folder, a.out, trust_pickle=a.trust_pickle, drop_last_frame=not a.keep_last_frame, progress=log)
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:
+    s = sub.add_parser("import-checkpoint", help="Paper B: the authors' released model folder -> a mixlab model file")
+    s.add_argument("folder", help="released model folder (checkpoints/*.pth|*.ckpt + merged_config.yaml); several "
+                   "checkpoints are averaged, last.ckpt left out, as the authors' loader does")
+    s.add_argument("--out", required=True, help="mixlab model file to write (load it with mixlab.models.load)")
+    s.add_argument("--keep-last-frame", action="store_true", help="keep the last STFT frame the authors' code drops "
+                   "(default: drop it, to reproduce their outputs exactly)")
+    s.add_argument("--trust-pickle", action="store_true", help="read checkpoints that hold more than tensors "
+                   "(full unpickling: only for files from a source you trust)")
+    s.set_defaults(func=cmd_import_checkpoint)
+
     s = sub.add_parser("separate", help="separate full tracks by overlap-add")
     s.add_argument("--model", required=True)
     s.add_argument("--root", required=True)

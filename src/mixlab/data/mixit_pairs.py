@@ -2,7 +2,9 @@
 
 Each example takes two clips of two different FMA files, a random window of
 the chunk length from each, and gives the model their sum; the two windows are
-the MixIT references. Batches are a pure function of (seed, step).
+the MixIT references. With `snr_db = (lo, hi)` the first is rescaled so that its power
+over the second's is U(lo, hi) dB (the paper is silent; the authors' code draws U(-5, 5)).
+Batches are a pure function of (seed, step).
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from mixlab.data.fma import ClipStore
 
 
 class MixITPairSampler:
-    def __init__(self, clips: ClipStore, chunk: int, seed: int):
+    def __init__(self, clips: ClipStore, chunk: int, seed: int, snr_db: tuple[float, float] | None = None):
         if chunk > clips.clip_samples:
             raise ValueError(f"training chunk ({chunk} samples) is longer than a prepared clip "
                              f"({clips.clip_samples}); shorten the chunk or re-prepare with longer clips")
@@ -20,7 +22,9 @@ class MixITPairSampler:
         if len(files) < 2:
             raise ValueError("MixIT needs clips of at least two different files; the prepared subset has "
                              f"{len(files)} (see its rejects.tsv)")
-        self.clips, self.chunk, self.seed = clips, chunk, seed
+        if snr_db is not None and not snr_db[0] <= snr_db[1]:
+            raise ValueError(f"mom_snr_db {list(snr_db)}: expected [lo, hi] with lo <= hi")
+        self.clips, self.chunk, self.seed, self.snr_db = clips, chunk, seed, snr_db
 
     def batch(self, step: int, batch_size: int, rows: slice = slice(None)) -> np.ndarray:
         """-> (B, 2, C, L) float32: the two mixtures of each example.
@@ -40,4 +44,9 @@ class MixITPairSampler:
             for k, c in enumerate((i, j)):
                 offset = int(rng.integers(self.clips.clip_samples - self.chunk + 1))
                 out[row, k] = self.clips.read(c, offset, self.chunk)
+            if self.snr_db is not None:          # drawn after the windows: without it the windows are the same
+                snr = rng.uniform(*self.snr_db)
+                p1, p2 = (float(np.mean(np.square(x, dtype=np.float64))) for x in out[row])
+                if p1 > 0:
+                    out[row, 0] *= np.float32(np.sqrt(p2 / p1 * 10 ** (snr / 10)))
         return out

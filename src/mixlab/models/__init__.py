@@ -1,21 +1,20 @@
-"""Model registry: a run spec's `model.name` picks the architecture."""
+"""Separation models: one file per architecture, the registry, the model file.
+
+`load(path)` is the public way to use any mixlab model file from Python -- one the workflow trained
+or one `mixlab import-checkpoint` made from the authors' released weights:
+
+    >>> import mixlab.models
+    >>> net = mixlab.models.load("results/paper/models/mixit/medium_fma-large_full.pt")
+    >>> y = net(x)            # x: (B, 2, T) mixture waveforms at net.cfg.sample_rate -> (B, N, 2, T)
+"""
 from __future__ import annotations
 
-from mixlab.models.bs_locoformer import BSLocoformer, BSLocoformerConfig
-from mixlab.models.tfc_tdf_v3 import TFCTDFConfig, TFCTDFNet
-
-MODELS = {"tfc_tdf_v3": (TFCTDFConfig, TFCTDFNet), "bs_locoformer": (BSLocoformerConfig, BSLocoformer)}
+from mixlab.models.registry import MODELS, build_model, model_chunk  # noqa: F401
 
 
-def build_model(model_spec: dict):
-    name = model_spec.get("name")
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; known: {sorted(MODELS)}")
-    cfg_cls, net_cls = MODELS[name]
-    return net_cls(cfg_cls.from_dict(model_spec))
+def load(path, device="cpu"):
+    """The model of a mixlab model file, in eval mode on `device` (input scaling and every switch the
+    file's spec sets included)."""
+    from mixlab.models.io import load_model
 
-
-def model_chunk(model_spec: dict) -> int:
-    """Samples per training chunk the architecture expects."""
-    name = model_spec.get("name")
-    return MODELS[name][0].from_dict(model_spec).chunk_size
+    return load_model(path, device)[0]

@@ -10,10 +10,20 @@ B batch, M audio channels, N outputs, T frames, F bins, Q bands, D embedding.
   of a frame) then a time path (across the T frames of a band). A path is
   macaron-style: x += FFN(norm x); x += MHSA(norm x); x += FFN(norm x), with
   SwiGLU FFNs built from a 1-D conv (kernel K, stride S) and its transposed
-  conv along the sequence, so the FFN sees local context (no positional
-  encoding besides RoPE in attention); RMSGroupNorm with G groups.
-- Band-wise MLP decoder (tanh MLP, GLU) to a complex mask per output, channel
-  and bin; masks multiply the mixture STFT and the iSTFT returns waveforms.
+  conv along the sequence, so the FFN sees local context. No positional
+  encoding (the paper removed it; the official model has none); `rope: true`
+  adds RoPE in attention (MERL's TUSS variant). RMSGroupNorm with G groups.
+  Dropout p (official 0.1) on the attention weights, after the attention output
+  projection, after the SwiGLU gate and after each FFN.
+- Band-wise decoder GN -> 1x1 conv D->4D -> 1x1 conv 4D->4D -> tanh -> 1x1 conv
+  -> GLU (the official layout: one tanh, after the second conv) to a complex
+  mask per output, channel and bin; masks multiply the mixture STFT and the
+  iSTFT returns waveforms.
+- Official wrapper behaviour (mixit-mss model_wrapper.py), both switches:
+  `input_scaling` divides each channel of the mixture by its STFT RMS
+  s = sqrt(mean_{f,t} max(|X(f,t)|^2, 1e-15)) and multiplies the outputs by s;
+  `drop_last_frame` keeps only the first L // hop STFT frames (the official
+  code's slice; the iSTFT then has no frame centred on the last hop of samples).
 Sizes (paper Sec. 4): small B4 D96 C128 H4 G4, medium B6 D128 C192 H8 G8,
 large B9 D192 C256 (H and G of large are not stated; 8 and 8 here); K 8, S 1.
 """
@@ -52,6 +62,10 @@ class BSLocoformerConfig:
     conv_stride: int = 1
     chunk_seconds: float = 6.0
     eps: float = 1e-5
+    rope: bool = False             # the paper removed positional encoding; the authors' model has none
+    dropout: float = 0.1           # paper silent; the authors' configs: 0.1 (attention and FFNs)
+    input_scaling: bool = True     # paper silent; the authors' wrapper (scaling: true in every config)
+    drop_last_frame: bool = False  # the authors' code drops it (x[..., :L // hop]); on to evaluate released models
 
     @property
     def chunk_size(self) -> int:
@@ -126,37 +140,40 @@ class Rotary(nn.Module):
 
 
 class SelfAttention(nn.Module):
-    def __init__(self, dim: int, heads: int):
+    def __init__(self, dim: int, heads: int, rope: bool = False, dropout: float = 0.0):
         super().__init__()
         if dim % heads:
             raise ValueError(f"emb_dim {dim} is not divisible by n_heads {heads}")
-        self.heads = heads
+        self.heads, self.p = heads, dropout
         self.qkv = nn.Linear(dim, 3 * dim, bias=False)
         self.out = nn.Linear(dim, dim, bias=False)
-        self.rope = Rotary(dim // heads)
+        self.rope = Rotary(dim // heads) if rope else nn.Identity()
+        self.drop = nn.Dropout(dropout)
 
     def forward(self, x):                                   # (batch, seq, D)
         q, k, v = self.qkv(x).unflatten(-1, (3, self.heads, -1)).permute(2, 0, 3, 1, 4)
-        y = F.scaled_dot_product_attention(self.rope(q), self.rope(k), v)
-        return self.out(y.transpose(1, 2).flatten(2))
+        y = F.scaled_dot_product_attention(self.rope(q), self.rope(k), v,
+                                           dropout_p=self.p if self.training else 0.0)
+        return self.drop(self.out(y.transpose(1, 2).flatten(2)))
 
 
 class SwiGLUConvFFN(nn.Module):
     """SwiGLU whose in/out projections are a 1-D conv and its transposed conv along the sequence."""
 
-    def __init__(self, dim: int, hidden: int, kernel: int, stride: int):
+    def __init__(self, dim: int, hidden: int, kernel: int, stride: int, dropout: float = 0.0):
         super().__init__()
         self.kernel, self.stride, self.hidden = kernel, stride, hidden
         self.conv = nn.Conv1d(dim, 2 * hidden, kernel, stride=stride)
         self.deconv = nn.ConvTranspose1d(hidden, dim, kernel, stride=stride)
+        self.drop = nn.Dropout(dropout)            # used twice, as the official SwiGLUConvDeconv1d does
 
     def forward(self, x):                                   # (batch, seq, D)
         L = x.shape[1]
         pad = self.kernel - self.stride                      # every output sees a full kernel
         total = math.ceil((L + 2 * pad - self.kernel) / self.stride) * self.stride + self.kernel
         h = self.conv(F.pad(x.transpose(1, 2), (pad, total - L - pad)))
-        h = h[:, :self.hidden] * F.silu(h[:, self.hidden:])
-        return self.deconv(h)[..., pad:pad + L].transpose(1, 2)
+        h = self.drop(h[:, :self.hidden] * F.silu(h[:, self.hidden:]))
+        return self.drop(self.deconv(h)[..., pad:pad + L].transpose(1, 2))
 
 
 class LocoformerPath(nn.Module):
@@ -166,9 +183,9 @@ class LocoformerPath(nn.Module):
         super().__init__()
         D = cfg.emb_dim
         self.norms = nn.ModuleList([RMSGroupNorm(cfg.n_groups, D, cfg.eps) for _ in range(3)])
-        self.ffn1 = SwiGLUConvFFN(D, cfg.ffn_dim, cfg.conv_kernel, cfg.conv_stride)
-        self.attn = SelfAttention(D, cfg.n_heads)
-        self.ffn2 = SwiGLUConvFFN(D, cfg.ffn_dim, cfg.conv_kernel, cfg.conv_stride)
+        self.ffn1 = SwiGLUConvFFN(D, cfg.ffn_dim, cfg.conv_kernel, cfg.conv_stride, cfg.dropout)
+        self.attn = SelfAttention(D, cfg.n_heads, cfg.rope, cfg.dropout)
+        self.ffn2 = SwiGLUConvFFN(D, cfg.ffn_dim, cfg.conv_kernel, cfg.conv_stride, cfg.dropout)
 
     def forward(self, x):                                   # (batch, seq, D)
         x = x + self.ffn1(self.norms[0](x))
@@ -241,8 +258,9 @@ class BandSplitEncoder(_WidthGroups):
 
 
 class BandMaskDecoder(_WidthGroups):
-    """Per band q: GroupNorm(1) over D x T, MLP D -> 4D -> 4D (tanh) -> GLU to the complex masks of
-    its b_q bins for N outputs and M channels."""
+    """Per band q: GroupNorm(1) over D x T, 1x1 conv D -> 4D (no activation), 1x1 conv 4D -> 4D, tanh,
+    1x1 conv -> GLU to the complex masks of its b_q bins for N outputs and M channels (official layout,
+    mixit-mss bslocoformer.py BandSplitModule.bandwise_decoding_module)."""
 
     def __init__(self, bands: list[int], audio_channels: int, n_outputs: int, dim: int, eps: float = 1e-5):
         super().__init__(bands)
@@ -263,7 +281,7 @@ class BandMaskDecoder(_WidthGroups):
         mean = z.mean((1, 3), keepdim=True)
         var = z.var((1, 3), unbiased=False, keepdim=True)
         z = (z - mean) / torch.sqrt(var + self.eps) * self.norm_w + self.norm_b
-        h = torch.tanh(torch.einsum("btqd,qde->btqe", z, self.fc1_w) + self.fc1_b)
+        h = torch.einsum("btqd,qde->btqe", z, self.fc1_w) + self.fc1_b
         h = torch.tanh(torch.einsum("btqd,qde->btqe", h, self.fc2_w) + self.fc2_b)
         F_ = sum(self.bands)
         masks = h.new_empty(B, T, F_, self.N, self.M, 2)
@@ -299,17 +317,25 @@ class BSLocoformer(nn.Module):
                         window=self.window, length=length)
         return y.reshape(*lead, length)
 
+    def input_scale(self, x):                               # (B, M, L) -> (B, M, 1): per-channel STFT RMS
+        return self.stft(x).abs().square().clamp_min(1e-15).mean(dim=(-2, -1)).sqrt()[..., None]
+
     def forward(self, x):                                   # (B, M, L) -> (B, N, M, L)
         B, M, L = x.shape
-        spec = self.stft(x)                                  # (B, M, F, T)
-        T = spec.shape[-1]
+        if self.cfg.input_scaling:
+            scale = self.input_scale(x)
+            x = x / scale
+        spec = self.stft(x)                                  # (B, M, F, T), T = L // hop + 1
+        if self.cfg.drop_last_frame:
+            spec = spec[..., : L // self.cfg.hop_length]
         feats = torch.view_as_real(spec).permute(0, 2, 1, 4, 3)   # (B, F, M, 2, T)
         z = self.encoder(feats)                              # (B, T, Q, D)
         for block in self.separator:
             z = block(z)
         masks = self.decoder(z)                              # (B, T, F, N, M, 2)
         masks = torch.view_as_complex(masks.float().permute(0, 3, 4, 2, 1, 5).contiguous())  # (B, N, M, F, T)
-        return self.istft(masks * spec[:, None], L)
+        y = self.istft(masks * spec[:, None], L)
+        return y * scale[:, None] if self.cfg.input_scaling else y
 
     def separator_parameters(self) -> int:
         return sum(p.numel() for p in self.separator.parameters())

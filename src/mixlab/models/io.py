@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from mixlab.models import build_model
+from mixlab.models.registry import build_model
 
 
 def atomic_save(obj, path: str | Path) -> None:

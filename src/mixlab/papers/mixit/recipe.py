@@ -32,6 +32,8 @@ PAPER_B_DEFAULTS = {
     "warmup_steps": 0, "decay": 1.0, "decay_start_epoch": 0, "decay_every_epochs": 1, "grad_clip": 5.0,
     # fine-tuning only
     "gain_db": 10.0, "p_drop": 0.05, "freeze_separator": False,
+    # pre-training only: relative level of the two mixtures (None: as drawn)
+    "mom_snr_db": None,
 }
 STAGES = ("pretrain", "finetune")
 
@@ -103,7 +105,7 @@ def pretrain_recipe(spec, tcfg, clips, device, log) -> engine.Recipe:
     clip_store = ClipStore(clips)
     if clip_store.sample_rate != model.cfg.sample_rate:
         raise ValueError(f"{clips}: clips are at {clip_store.sample_rate} Hz, the model at {model.cfg.sample_rate}")
-    sampler = MixITPairSampler(clip_store, model.cfg.chunk_size, tcfg["seed"])
+    sampler = MixITPairSampler(clip_store, model.cfg.chunk_size, tcfg["seed"], tcfg["mom_snr_db"])
 
     def batches(step, rows):
         return sampler.batch(step, tcfg["batch_size"], rows)
