@@ -92,3 +92,47 @@ def test_pretrain_resumes_channels_and_finetune(tiny_corpus, tiny_store, tmp_pat
     train(scratch, tmp_path / "scratch.pt", tmp_path / "r3", store=tiny_store, activity=activity, log=lambda m: None)
     with pytest.raises(ValueError, match="needs the selected channels"):
         train(ft, tmp_path / "x.pt", tmp_path / "r4", store=tiny_store, activity=activity, init=tmp_path / "pre.pt")
+
+
+def test_validation_keeps_the_best_checkpoints_and_averages_them(tiny_corpus, tiny_store, tmp_path):
+    """The authors' habit in both stages: validation loss every K steps, the best checkpoints kept and
+    their average the final model -- pre-training on held-out FMA files, fine-tuning on the validation songs."""
+    import pandas as pd
+
+    from mixlab.train.checkpoint import history_path
+
+    clips = _clip_store(tmp_path / "clips", n_files=5)
+    spec = _pre_spec(steps=4)
+    spec["train"].update(validate_every=1, keep_best=2, average_best=True, valid_files=2, valid_chunks=3)
+    logs = []
+    train(spec, tmp_path / "pre.pt", tmp_path / "r1", clips=clips, log=logs.append)
+    assert any("2 files held out for validation" in m for m in logs)
+    assert any("average of the 2 best" in m for m in logs), logs[-3:]
+    hist = pd.read_csv(history_path(tmp_path / "pre.pt"))
+    valid = hist.dropna(subset=["valid_loss"])
+    assert list(valid["step"]) == [1, 2, 3, 4]
+    best = valid.nsmallest(2, "valid_loss")["step"].tolist()
+    kept = sorted((tmp_path / "r1").rglob("step*.pt"))
+    assert sorted(int(p.stem[4:]) for p in kept) == sorted(best)
+    mean = {k: (checkpoint.load(kept[0])["state_dict"][k] + checkpoint.load(kept[1])["state_dict"][k]) / 2
+            for k in checkpoint.load(kept[0])["state_dict"]}
+    final = checkpoint.load(tmp_path / "pre.pt")["state_dict"]
+    assert all(torch.allclose(final[k], mean[k], atol=1e-7) for k in final)
+    with pytest.raises(ValueError, match="leaves 1 of 5 files"):
+        bad = _pre_spec(steps=1)
+        bad["train"].update(valid_files=4)
+        train(bad, tmp_path / "x.pt", tmp_path / "rx", clips=clips, log=lambda m: None)
+
+    valid_store = build_store(tiny_corpus, "valid", list_tracks(tiny_corpus, "valid"), tmp_path / "valid", RATE,
+                              progress=lambda m: None)
+    activity = detect_store(tiny_store, tmp_path / "act.json", segment_seconds=1.0, n_chunks=4, progress=lambda m: None)
+    ft = {"stage": "finetune", "model": {"name": "bs_locoformer", **TINY_MODEL, "n_outputs": 4},
+          "train": {"steps": 3, "epoch_steps": 3, "batch_size": 2, "lr": 1e-3, "checkpoint_every": 2, "log_every": 1,
+                    "seed": 0, "validate_every": 1, "keep_best": 2, "average_best": True, "valid_chunks": 5}}
+    logs = []
+    train(ft, tmp_path / "ft.pt", tmp_path / "r2", store=tiny_store, activity=activity, valid_store=valid_store,
+          log=logs.append)
+    assert any("validation on 5 chunks of" in m for m in logs)
+    assert pd.read_csv(history_path(tmp_path / "ft.pt"))["valid_loss"].notna().sum() == 3
+    with pytest.raises(ValueError, match="needs the validation songs' stem store"):
+        train(ft, tmp_path / "y.pt", tmp_path / "ry", store=tiny_store, activity=activity, log=lambda m: None)

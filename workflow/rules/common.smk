@@ -190,7 +190,7 @@ def fma_source_root(subset):
 
 
 def finetune_inputs(w):
-    inputs = {"store": f"{RES}/store/train", "activity": f"{RES}/mixit/activity.json"}
+    inputs = {"store": f"{RES}/store/train", "valid": f"{RES}/store/valid", "activity": f"{RES}/mixit/activity.json"}
     p = _mx.parse_model_id(w.model)
     if p["subset"] is not None:
         inputs["init"] = f"{RES}/mixit/pretrained/{p['size']}_{p['subset']}.pt"

@@ -127,7 +127,7 @@ rule finetune_mixit:
         f"{RES}/logs/mixit/finetune/{{model}}.log",
     shell:
         "python -m mixlab launch --gpus {resources.gpu} -- python -m mixlab train-mixit --spec {params.spec:q} --store {input.store:q}"
-        " --activity {input.activity:q} {params.init:q} --out {output.model:q} --resume-dir {params.resume:q}"
+        " --valid-store {input.valid:q} --activity {input.activity:q} {params.init:q} --out {output.model:q} --resume-dir {params.resume:q}"
         " --device {params.device} --threads {params.threads} >> {log:q} 2>&1"
 
 

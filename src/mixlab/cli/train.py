@@ -26,7 +26,7 @@ def cmd_train_mixit(a):
 
     threads(a.threads)
     train(read_spec(a.spec), a.out, a.resume_dir, a.device, log=log, clips=a.clips, store=a.store,
-          activity=a.activity, init=a.init, channels=a.channels)
+          activity=a.activity, init=a.init, channels=a.channels, valid_store=a.valid_store)
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -51,6 +51,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--resume-dir", required=True)
     s.add_argument("--clips", default=None, help="pretrain: prepared FMA clips")
     s.add_argument("--store", default=None, help="finetune: training stem store")
+    s.add_argument("--valid-store", default=None, help="finetune: validation songs' stem store (train.validate_every)")
     s.add_argument("--activity", default=None, help="finetune: active segments JSON")
     s.add_argument("--init", default=None, help="finetune: pre-trained model (default: random init)")
     s.add_argument("--channels", default=None, help="finetune from --init: selected channels JSON")

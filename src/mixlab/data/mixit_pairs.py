@@ -14,14 +14,17 @@ from mixlab.data.fma import ClipStore
 
 
 class MixITPairSampler:
-    def __init__(self, clips: ClipStore, chunk: int, seed: int, snr_db: tuple[float, float] | None = None):
+    def __init__(self, clips: ClipStore, chunk: int, seed: int, snr_db: tuple[float, float] | None = None,
+                 files: set[int] | None = None):
+        """`files`: draw only clips of these files (a held-out validation set, or the rest); None: all."""
         if chunk > clips.clip_samples:
             raise ValueError(f"training chunk ({chunk} samples) is longer than a prepared clip "
                              f"({clips.clip_samples}); shorten the chunk or re-prepare with longer clips")
-        files = {clips.file_of(i) for i in range(len(clips))}
-        if len(files) < 2:
+        self.pool = [i for i in range(len(clips)) if files is None or clips.file_of(i) in files]
+        used = {clips.file_of(i) for i in self.pool}
+        if len(used) < 2:
             raise ValueError("MixIT needs clips of at least two different files; the prepared subset has "
-                             f"{len(files)} (see its rejects.tsv)")
+                             f"{len(used)} here (see its rejects.tsv, and mixit.pretrain.valid_files)")
         if snr_db is not None and not snr_db[0] <= snr_db[1]:
             raise ValueError(f"mom_snr_db {list(snr_db)}: expected [lo, hi] with lo <= hi")
         self.clips, self.chunk, self.seed, self.snr_db = clips, chunk, seed, snr_db
@@ -34,13 +37,13 @@ class MixITPairSampler:
         """
         picked = range(batch_size)[rows]
         out = np.empty((len(picked), 2, 2, self.chunk), dtype=np.float32)
-        n = len(self.clips)
+        n, pool = len(self.pool), self.pool
         for row, b in enumerate(picked):
             rng = np.random.default_rng([self.seed, step, b])
-            i = int(rng.integers(n))
-            j = int(rng.integers(n))
+            i = pool[int(rng.integers(n))]
+            j = pool[int(rng.integers(n))]
             while self.clips.file_of(j) == self.clips.file_of(i):
-                j = int(rng.integers(n))
+                j = pool[int(rng.integers(n))]
             for k, c in enumerate((i, j)):
                 offset = int(rng.integers(self.clips.clip_samples - self.chunk + 1))
                 out[row, k] = self.clips.read(c, offset, self.chunk)
@@ -50,3 +53,13 @@ class MixITPairSampler:
                 if p1 > 0:
                     out[row, 0] *= np.float32(np.sqrt(p2 / p1 * 10 ** (snr / 10)))
         return out
+
+
+def split_files(clips: ClipStore, n_valid: int) -> tuple[set[int], set[int]]:
+    """(training files, validation files): the last `n_valid` files of the prepared subset held out."""
+    files = sorted({clips.file_of(i) for i in range(len(clips))})
+    if n_valid and len(files) - n_valid < 2:
+        raise ValueError(f"mixit.pretrain.valid_files = {n_valid} leaves {len(files) - n_valid} of {len(files)} "
+                         "files to train on; MixIT needs at least 2")
+    cut = len(files) - n_valid
+    return set(files[:cut]), set(files[cut:])

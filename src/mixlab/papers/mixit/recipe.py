@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from mixlab.models import build_model
@@ -32,8 +33,10 @@ PAPER_B_DEFAULTS = {
     "warmup_steps": 0, "decay": 1.0, "decay_start_epoch": 0, "decay_every_epochs": 1, "grad_clip": 5.0,
     # fine-tuning only
     "gain_db": 10.0, "p_drop": 0.05, "freeze_separator": False,
-    # pre-training only: relative level of the two mixtures (None: as drawn)
-    "mom_snr_db": None,
+    # pre-training only: relative level of the two mixtures (None: as drawn); files held out for validation
+    "mom_snr_db": None, "valid_files": 0,
+    # validation (with validate_every): MoMs (pre-training) or chunks of the validation songs (fine-tuning)
+    "valid_chunks": 64,
 }
 STAGES = ("pretrain", "finetune")
 
@@ -58,7 +61,8 @@ def _build(spec: dict, init: str | Path | None, channels: str | Path | None, dev
 
 def train(spec: dict, out: str | Path, resume_dir: str | Path, device: str = "cpu", log=print,
           clips: str | Path | None = None, store: str | Path | None = None, activity: str | Path | None = None,
-          init: str | Path | None = None, channels: str | Path | None = None) -> Path:
+          init: str | Path | None = None, channels: str | Path | None = None,
+          valid_store: str | Path | None = None) -> Path:
     stage = spec.get("stage")
     if stage not in STAGES:
         raise ValueError(f"spec.stage must be one of {STAGES}, got {stage!r}")
@@ -70,11 +74,21 @@ def train(spec: dict, out: str | Path, resume_dir: str | Path, device: str = "cp
     if stage == "pretrain":
         make = lambda device, rows, log: pretrain_recipe(spec, tcfg, clips, device, log)
     else:
-        make = lambda device, rows, log: finetune_recipe(spec, tcfg, store, activity, init, channels, device, log)
+        make = lambda device, rows, log: finetune_recipe(spec, tcfg, store, activity, init, channels, device, log,
+                                                         valid_store)
     return engine.train(spec, tcfg, make, out, resume_dir, device, log)
 
 
-def _optimise(spec, tcfg, model, describe, batches, loss) -> engine.Recipe:
+def _batched_mean(items: list, batch_size: int, loss_of) -> float:
+    """Mean of a loss over fixed held-out items, in batches (validation)."""
+    total = 0.0
+    for i in range(0, len(items), batch_size):
+        part = items[i:i + batch_size]
+        total += float(loss_of(part)) * len(part)
+    return total / len(items)
+
+
+def _optimise(spec, tcfg, model, describe, batches, loss, validation=None) -> engine.Recipe:
     """What both stages share: frozen parts, AdamW, warm-up + step decay, the start line."""
     if tcfg["freeze_separator"]:
         for p in model.separator.parameters():
@@ -92,20 +106,21 @@ def _optimise(spec, tcfg, model, describe, batches, loss) -> engine.Recipe:
             f"{tcfg['steps']} steps x batch {tcfg['batch_size']} on {next(model.parameters()).device}")
     spec_out = {**spec, "model": {**spec["model"], "n_outputs": model.cfg.n_outputs}}
     return engine.Recipe(model=model, optimizer=optimizer, batches=batches, loss=loss, lr=lr, describe=line,
-                         loss_format="{:.3f} dB", spec_out=spec_out)
+                         loss_format="{:.3f} dB", spec_out=spec_out, validation=validation)
 
 
 def pretrain_recipe(spec, tcfg, clips, device, log) -> engine.Recipe:
     """MixIT (eq. 2-3): the model separates the sum of two mixtures; efficient least-squares solver."""
     from mixlab.data.fma import ClipStore
-    from mixlab.data.mixit_pairs import MixITPairSampler
+    from mixlab.data.mixit_pairs import MixITPairSampler, split_files
     from mixlab.losses.mixit import mixit_efficient
 
     model = _build(spec, None, None, device, log)
     clip_store = ClipStore(clips)
     if clip_store.sample_rate != model.cfg.sample_rate:
         raise ValueError(f"{clips}: clips are at {clip_store.sample_rate} Hz, the model at {model.cfg.sample_rate}")
-    sampler = MixITPairSampler(clip_store, model.cfg.chunk_size, tcfg["seed"], tcfg["mom_snr_db"])
+    train_files, valid_files = split_files(clip_store, tcfg["valid_files"])
+    sampler = MixITPairSampler(clip_store, model.cfg.chunk_size, tcfg["seed"], tcfg["mom_snr_db"], train_files)
 
     def batches(step, rows):
         return sampler.batch(step, tcfg["batch_size"], rows)
@@ -114,10 +129,18 @@ def pretrain_recipe(spec, tcfg, clips, device, log) -> engine.Recipe:
         mixtures = torch.from_numpy(mixtures).to(device)
         return mixit_efficient(mixtures, forward(mixtures.sum(1)).float())[0].mean()
 
-    return _optimise(spec, tcfg, model, f"{len(clip_store)} FMA clips", batches, loss)
+    validation, held = None, ""
+    if valid_files:
+        # a fixed set of mixtures of mixtures of the held-out files (its own seed: the same set at every validation)
+        held_out = MixITPairSampler(clip_store, model.cfg.chunk_size, tcfg["seed"] + 1, tcfg["mom_snr_db"], valid_files)
+        moms = held_out.batch(0, tcfg["valid_chunks"])
+        validation = lambda forward: _batched_mean(list(moms), tcfg["batch_size"],  # noqa: E731
+                                                   lambda part: loss(np.stack(part), forward))
+        held = f", {len(valid_files)} files held out for validation"
+    return _optimise(spec, tcfg, model, f"{len(clip_store)} FMA clips{held}", batches, loss, validation)
 
 
-def finetune_recipe(spec, tcfg, store, activity, init, channels, device, log) -> engine.Recipe:
+def finetune_recipe(spec, tcfg, store, activity, init, channels, device, log, valid_store=None) -> engine.Recipe:
     """Supervised fine-tuning with dynamic mixing; silent-reference-safe thresholded SNR on the stems."""
     from mixlab.data.dynamic_mixing import DynamicMixSampler
     from mixlab.data.stem_store import StemStore
@@ -134,9 +157,30 @@ def finetune_recipe(spec, tcfg, store, activity, init, channels, device, log) ->
     def batches(step, rows):
         return sampler.batch(step, tcfg["batch_size"], rows)
 
-    def loss(batch, forward):
-        mixture = torch.from_numpy(batch.mixture).to(device)
-        targets = torch.from_numpy(batch.targets).to(device)
+    def snr_loss(mixture, targets, forward):
+        mixture, targets = torch.from_numpy(mixture).to(device), torch.from_numpy(targets).to(device)
         return neg_thresholded_snr_silent_safe(targets, forward(mixture).float(), mixture).mean()
 
-    return _optimise(spec, tcfg, model, f"{len(stems)} songs, dynamic mixing", batches, loss)
+    def loss(batch, forward):
+        return snr_loss(batch.mixture, batch.targets, forward)
+
+    validation, held = None, ""
+    if tcfg["validate_every"] or tcfg["keep_best"]:
+        if valid_store is None:
+            raise ValueError("fine-tuning with validation needs the validation songs' stem store (--valid-store)")
+        valid = StemStore(valid_store)
+        chunk = model.cfg.chunk_size
+        # the validation songs cut into consecutive training-length chunks (their real mixes), at most valid_chunks
+        items = [(t, o) for t in range(len(valid)) for o in range(0, int(valid.lengths[t]) - chunk + 1, chunk)]
+        items = items[:tcfg["valid_chunks"]]
+        if not items:
+            raise ValueError(f"{valid_store}: no validation song is as long as one training chunk")
+
+        def validate_chunks(forward):
+            def part_loss(part):
+                targets = np.stack([[valid.read(t, s, o, chunk) for s in range(len(valid.stems))] for t, o in part])
+                return snr_loss(targets.sum(1), targets, forward)
+            return _batched_mean(items, tcfg["batch_size"], part_loss)
+        validation = validate_chunks
+        held = f", validation on {len(items)} chunks of {len(valid)} song{'s' * (len(valid) != 1)}"
+    return _optimise(spec, tcfg, model, f"{len(stems)} songs, dynamic mixing{held}", batches, loss, validation)
