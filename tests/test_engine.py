@@ -119,3 +119,17 @@ def test_histories_figure(tmp_path):
 
     table = pd.read_csv(tmp_path / "t.csv")
     assert list(table["group"].unique()) == ["fig1", "mixit"] and len(table) == 4
+
+
+def test_amp_policy(monkeypatch):
+    """train.amp: full precision on the CPU whatever it says; on CUDA fp16 (default), bf16 where the GPU has it."""
+    cpu, gpu = torch.device("cpu"), torch.device("cuda")
+    assert engine.amp_dtype("bf16", cpu) is None and engine.amp_dtype("fp16", cpu) is None
+    assert engine.amp_dtype("fp16", gpu) is torch.float16 and engine.amp_dtype("fp32", gpu) is None
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert engine.amp_dtype("bf16", gpu) is torch.bfloat16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    said = []
+    assert engine.amp_dtype("bf16", gpu, said.append) is torch.float16 and "no bf16" in said[0]
+    with pytest.raises(ValueError, match="fp16, bf16 or fp32"):
+        engine.amp_dtype("half", gpu)

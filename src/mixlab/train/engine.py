@@ -7,7 +7,8 @@ validation. The engine owns everything else, identically for all of them:
 - resume: model, EMA, optimizer, GradScaler, step, CPU and CUDA RNG states and the run's
   history, written atomically every `checkpoint_every` steps and on SIGTERM/SIGUSR1
   (train/preemption.py); a checkpoint of another spec is refused;
-- AMP on CUDA (fp16 autocast around the forward + GradScaler), full precision on CPU;
+- AMP on CUDA (`amp`: fp16 autocast around the forward + GradScaler, or bf16 without it),
+  full precision on CPU;
 - DDP under torchrun: each rank trains on its rows of the step's global batch;
   rank 0 alone writes logs, checkpoints and models (train/distributed.py);
 - batches prefetched by `workers` background processes (a DataLoader over step
@@ -122,13 +123,29 @@ def average_states(states: list[dict]) -> dict:
     return out
 
 
+def amp_dtype(setting: str, device: torch.device, log=print):
+    """The autocast dtype of `train.amp` on this device: None (full precision) on the CPU or with "fp32";
+    bf16 where the GPU supports it (else fp16 with loss scaling, said once); fp16 by default."""
+    if device.type != "cuda" or setting == "fp32":
+        return None
+    if setting == "bf16":
+        if torch.cuda.is_bf16_supported():
+            return torch.bfloat16
+        log("[train] amp: this GPU has no bf16; fp16 with loss scaling instead")
+    elif setting != "fp16":
+        raise ValueError(f"train.amp must be fp16, bf16 or fp32, got {setting!r}")
+    return torch.float16
+
+
 class Engine:
     def __init__(self, recipe: Recipe, spec, key, tcfg, device, ranks, rows, log):
         self.r, self.spec, self.key, self.tcfg = recipe, spec, key, tcfg
         self.device, self.ranks, self.rows, self.log = device, ranks, rows, log
         self.net = distributed.wrap(recipe.model, ranks, device)
         self.use_amp = device.type == "cuda"
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.amp_dtype = amp_dtype(tcfg["amp"], device, log)
+        # loss scaling only for fp16: bf16 has fp32's exponent range (the authors of Paper B train without it)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype is torch.float16)
         self.params = [p for p in recipe.model.parameters() if p.requires_grad]
         self.step = 0
         self.history: list[dict] = []
@@ -136,7 +153,8 @@ class Engine:
 
     # ---- the forward pass the recipe's loss calls: autocast around the net only, losses in fp32
     def forward(self, *inputs):
-        with torch.autocast(device_type=self.device.type, dtype=torch.float16, enabled=self.use_amp):
+        with torch.autocast(device_type=self.device.type, dtype=self.amp_dtype or torch.float32,
+                            enabled=self.amp_dtype is not None):
             return self.net(*inputs)
 
     # ---- resume state
