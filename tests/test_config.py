@@ -165,3 +165,19 @@ def test_the_test_scale_lives_in_a_test_config():
     res = subprocess.run([str(Path(sys.executable).parent / "mixlab"), "check-config", *map(str, CONFIGS),
                           "--set", "scale=tiny"], capture_output=True, text=True)
     assert res.returncode == 0 and "scale=tiny dataset=synthetic" in res.stdout
+
+
+def test_fidelity_code_takes_the_codes_side_under_the_scales_own_budgets(config):
+    paper = validate(copy.deepcopy(config))
+    code = validate({**copy.deepcopy(config), "fidelity": "code"})
+    assert paper["run"] == config["scale"] and code["run"] == config["scale"] + "-code"
+    assert paper["mixit"]["usdr"] == "joint" and code["mixit"]["usdr"] == "channel_mean"
+    assert code["mixit"]["finetune"]["gain_norm"] == "mean_abs" and code["mixit"]["activity"]["n_chunks"] == 10
+    assert code["mixit"]["pretrain"]["mixit_reduction"] == "mean"
+    # a scale's own numbers win over the overlay: the demo keeps its short warm-up and epochs
+    assert code["mixit"]["pretrain"]["warmup_steps"] == paper["mixit"]["pretrain"]["warmup_steps"]
+    assert code["mixit"]["pretrain"]["epoch_steps"] == paper["mixit"]["pretrain"]["epoch_steps"]
+    full = validate({**copy.deepcopy(config), "fidelity": "code", "scale": "paper", "musdb_root": str(REPO)})
+    assert full["mixit"]["pretrain"]["warmup_steps"] == 4000 and full["mixit"]["pretrain"]["epoch_steps"] == 2038
+    with pytest.raises(ConfigError, match="'fidelity'"):
+        validate({**copy.deepcopy(config), "fidelity": "both"})

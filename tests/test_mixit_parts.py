@@ -106,3 +106,39 @@ def test_mixtures_of_mixtures_at_a_drawn_snr(tmp_path):
     assert np.allclose(10 * np.log10(pf[:, 0] / pf[:, 1]), 3.0, atol=1e-4)
     with pytest.raises(ValueError, match="lo <= hi"):
         MixITPairSampler(clips, 2000, seed=3, snr_db=(5.0, -5.0))
+
+
+def test_decay_stops_where_the_authors_code_stops_it():
+    kw = dict(peak=1.0, warmup_steps=4000, epoch_steps=2038, decay=0.965, decay_stop_epoch=75)
+    assert lr_at(4000 + 2038, **kw) == pytest.approx(0.965)
+    stop = 75 * 2038
+    assert lr_at(stop, **kw) == lr_at(stop + 10 * 2038, **kw) == pytest.approx(0.965 ** ((stop - 4000) // 2038))
+
+
+def test_usdr_modes():
+    """joint: one SNR over both channels (MDX); channel_mean: the mean of per-channel SNRs (the authors' code)."""
+    from mixlab.metrics.sdx import sdx_sdr
+    from mixlab.metrics.usdr import channel_mean_snr
+
+    rng = np.random.default_rng(0)
+    ref = rng.standard_normal((4, 2, 1000))
+    est = ref + np.stack([0.1 * rng.standard_normal((4, 1000)), 0.5 * rng.standard_normal((4, 1000))], 1)
+    per = 10 * np.log10(np.square(ref).sum(-1) / np.square(ref - est).sum(-1))
+    assert np.allclose(channel_mean_snr(ref, est), per.mean(-1), atol=1e-6)
+    joint = sdx_sdr(ref, est)
+    assert np.all(joint < per.mean(-1))          # the louder error dominates the joint SNR; the mean forgives it
+
+
+def test_stem_levels_by_rms_or_mean_abs(tiny_store, activity):
+    """gain_norm=mean_abs (the authors' code): mean |x| of each stem segment at the target level before the gain;
+    the same draws otherwise."""
+    store = StemStore(tiny_store)
+    rms = DynamicMixSampler(store, activity, 2000, seed=1, gain_db=0.0, p_drop=0.0).batch(5, 4)
+    mav = DynamicMixSampler(store, activity, 2000, seed=1, gain_db=0.0, p_drop=0.0, gain_norm="mean_abs").batch(5, 4)
+    level = np.abs(mav.targets.astype(np.float64)).mean((-2, -1))
+    assert np.allclose(level[level > 0], TARGET_RMS, rtol=1e-4)
+    ratio = mav.targets.reshape(4, 4, -1).sum(-1) / np.where(rms.targets.reshape(4, 4, -1).sum(-1) == 0, 1,
+                                                             rms.targets.reshape(4, 4, -1).sum(-1))
+    assert np.all(ratio[level > 0] > 0)               # the same windows, only levelled differently
+    with pytest.raises(ValueError, match="rms or mean_abs"):
+        DynamicMixSampler(store, activity, 2000, seed=1, gain_norm="peak")

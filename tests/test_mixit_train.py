@@ -136,3 +136,18 @@ def test_validation_keeps_the_best_checkpoints_and_averages_them(tiny_corpus, ti
     assert pd.read_csv(history_path(tmp_path / "ft.pt"))["valid_loss"].notna().sum() == 3
     with pytest.raises(ValueError, match="needs the validation songs' stem store"):
         train(ft, tmp_path / "y.pt", tmp_path / "ry", store=tiny_store, activity=activity, log=lambda m: None)
+
+
+def test_mixit_loss_summed_or_averaged_over_the_two_mixtures(tmp_path):
+    import pandas as pd
+
+    from mixlab.train.checkpoint import history_path
+
+    clips = _clip_store(tmp_path / "clips")
+    first = {}
+    for reduction in ("sum", "mean"):
+        spec = _pre_spec(steps=1)
+        spec["train"]["mixit_reduction"] = reduction
+        train(spec, tmp_path / f"{reduction}.pt", tmp_path / f"r_{reduction}", clips=clips, log=lambda m: None)
+        first[reduction] = pd.read_csv(history_path(tmp_path / f"{reduction}.pt"))["loss"].iloc[0]
+    assert first["mean"] == pytest.approx(first["sum"] / 2, rel=1e-6)

@@ -96,7 +96,7 @@ def test_job_specs_carry_the_config(scale):
     assert p.job_spec("fma-prep")["mono"] == P["mixit"]["clips"]["mono"]
     assert p.job_spec("separate", "fig1") == P["separate"]
     sep_b = p.job_spec("separate", "mixit")
-    assert sep_b["chunk_seconds"] == P["mixit"]["separate"]["chunk_seconds"] and sep_b["window"] == "hann"
+    assert sep_b["chunk_seconds"] == P["mixit"]["separate"]["chunk_seconds"] and sep_b["window"] == "boxcar"
     if P["dataset"] == "synthetic":           # the corpus the workflow builds is the one the plan's track names assume
         from mixlab.data.synth import SynthSpec
 

@@ -112,8 +112,13 @@ def preset_key_namer(config: dict, scale: str):
 
 
 def preset(config: dict) -> dict:
-    """The selected scale's settings: its overlay merged onto the base."""
-    return merge(config["base"], config["presets"][config["scale"]] or {})
+    """The selected scale's settings: its overlay merged onto the base -- with `fidelity: code`, onto the
+    base with the code's side of every paper/code conflict (`fidelity_code`) first, so a scale's own
+    sizes and budgets still win."""
+    base = config["base"]
+    if config.get("fidelity", "paper") == "code":
+        base = merge(base, config.get("fidelity_code") or {})
+    return merge(base, config["presets"][config["scale"]] or {})
 
 
 def validate(config: dict, schema_path: str | Path | None = None) -> dict:
@@ -222,10 +227,12 @@ def check_cross_keys(preset: dict, name=lambda key: key) -> None:
 
 
 def run_name(config: dict, merged: dict | None = None) -> str:
-    """results/<run name>/: the scale, plus the dataset when it is not the preset's own."""
+    """results/<run name>/: the scale, plus the dataset when it is not the preset's own, plus -code with
+    fidelity=code."""
     own = (merged or preset(config))["dataset"]
     dataset = config.get("dataset") or own
-    return config["scale"] if dataset == own else f"{config['scale']}-{dataset}"
+    name = config["scale"] if dataset == own else f"{config['scale']}-{dataset}"
+    return name + ("-code" if config.get("fidelity", "paper") == "code" else "")
 
 
 def resolve(config: dict, merged: dict | None = None) -> dict:

@@ -66,7 +66,7 @@ class Plan:
             return dict(M["activity"])
         if job == "separate":                # chunking of mixlab.separate.overlap_add
             if exp == "mixit":               # Paper B: 12 s chunks with 6 s overlap (time domain)
-                return {"window": "hann", **M["separate"]}
+                return {"window": "boxcar", **M["separate"]}
             return dict(P["separate"])       # Paper A: dim_t STFT frames
         raise KeyError(f"no job spec for {job!r}")
 

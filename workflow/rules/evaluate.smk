@@ -100,6 +100,7 @@ rule usdr_model:
         references=lambda w, input: [f"{input.corpus}/test/{t}" for t in tracks("test")],
         estimates=lambda w, input: [f"{input.estimates}/{t}" for t in tracks("test")],
         sample_rate=P["sample_rate"],
+        mode=P["mixit"]["usdr"],
     threads: job_threads("light", "b")
     resources:
         **job_resources("light", "b"),
@@ -109,4 +110,4 @@ rule usdr_model:
         f"{RES}/logs/usdr/{{testset}}/{{exp}}/{{model}}.log",
     shell:
         "python -m mixlab usdr --tracks {params.tracks:q} --references {params.references:q} --estimates {params.estimates:q}"
-        " --sample-rate {params.sample_rate} --out {output:q} > {log:q} 2>&1"
+        " --sample-rate {params.sample_rate} --mode {params.mode} --out {output:q} > {log:q} 2>&1"

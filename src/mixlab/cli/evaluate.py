@@ -133,7 +133,7 @@ def cmd_usdr(a):
 
     if not (len(a.tracks) == len(a.references) == len(a.estimates)):
         raise SystemExit("usdr: --tracks, --references and --estimates need one entry per track each")
-    table = usdr_table(a.tracks, a.references, a.estimates, a.sample_rate, progress=log)
+    table = usdr_table(a.tracks, a.references, a.estimates, a.sample_rate, progress=log, mode=a.mode)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(a.out, index=False)
 
@@ -222,5 +222,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--references", nargs="+", required=True)
     s.add_argument("--estimates", nargs="+", required=True)
     s.add_argument("--sample-rate", type=int, required=True)
+    s.add_argument("--mode", required=True, choices=["joint", "channel_mean"],
+                   help="one SNR over both channels (MDX, the paper's citation) or the mean of per-channel SNRs "
+                        "(the authors' code); the workflow passes mixit.usdr")
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_usdr)

@@ -2,7 +2,8 @@
 
 At every step and for every stem, a segment is drawn from that stem's active
 segments (source activity detection) of any training song, a random window of
-the chunk length is cut from it, RMS-normalised, scaled by a gain drawn from
+the chunk length is cut from it, RMS-normalised (the paper; `gain_norm="mean_abs"`
+divides by the mean absolute value instead, as the authors' code does), scaled by a gain drawn from
 U[-gain_db, gain_db] dB and dropped (zeroed) with probability `p_drop` so the
 model also sees mixtures whose target is silent; the mixture is the sum.
 Batches are a pure function of (seed, step), so a resumed run draws the same
@@ -29,7 +30,10 @@ class Batch:
 
 class DynamicMixSampler:
     def __init__(self, store: StemStore, activity: str | Path | dict, chunk: int, seed: int,
-                 gain_db: float = 10.0, p_drop: float = 0.05):
+                 gain_db: float = 10.0, p_drop: float = 0.05, gain_norm: str = "rms"):
+        if gain_norm not in ("rms", "mean_abs"):
+            raise ValueError(f"gain_norm must be rms or mean_abs, got {gain_norm!r}")
+        self.gain_norm = gain_norm
         act = json.loads(Path(activity).read_text()) if not isinstance(activity, dict) else activity
         if act["sample_rate"] != store.sample_rate:
             raise ValueError(f"activity segments are at {act['sample_rate']} Hz, the stem store at {store.sample_rate} Hz")
@@ -61,7 +65,8 @@ class DynamicMixSampler:
                 if drop:
                     continue
                 x = self.store.read_into(targets[row, s], int(song), s, offset)
-                rms = float(np.sqrt(np.mean(x.astype(np.float64) ** 2)))
-                if rms > 1e-8:
-                    x *= np.float32(TARGET_RMS * gain / rms)
+                x64 = x.astype(np.float64)
+                level = float(np.sqrt(np.mean(x64 ** 2)) if self.gain_norm == "rms" else np.mean(np.abs(x64)))
+                if level > 1e-8:
+                    x *= np.float32(TARGET_RMS * gain / level)
         return Batch(targets.sum(1), targets)

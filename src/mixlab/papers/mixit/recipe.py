@@ -30,11 +30,14 @@ from mixlab.train.schedule import lr_at
 
 PAPER_B_DEFAULTS = {
     **ENGINE_DEFAULTS, "epoch_steps": 100, "lr": 1e-3, "weight_decay": 1e-2,
-    "warmup_steps": 0, "decay": 1.0, "decay_start_epoch": 0, "decay_every_epochs": 1, "grad_clip": 5.0,
+    "warmup_steps": 0, "decay": 1.0, "decay_start_epoch": 0, "decay_every_epochs": 1, "decay_stop_epoch": None,
+    "grad_clip": 5.0,
     # fine-tuning only
-    "gain_db": 10.0, "p_drop": 0.05, "freeze_separator": False,
+    "gain_db": 10.0, "p_drop": 0.05, "freeze_separator": False, "gain_norm": "rms",
     # pre-training only: relative level of the two mixtures (None: as drawn); files held out for validation
     "mom_snr_db": None, "valid_files": 0,
+    # the MixIT loss over the two mixtures: summed (paper eq. 2) or averaged (the authors' code)
+    "mixit_reduction": "sum",
     # validation (with validate_every): MoMs (pre-training) or chunks of the validation songs (fine-tuning)
     "valid_chunks": 64,
 }
@@ -98,7 +101,7 @@ def _optimise(spec, tcfg, model, describe, batches, loss, validation=None) -> en
 
     def lr(step):
         return lr_at(step, tcfg["lr"], tcfg["warmup_steps"], tcfg["epoch_steps"], tcfg["decay"],
-                     tcfg["decay_start_epoch"], tcfg["decay_every_epochs"])
+                     tcfg["decay_start_epoch"], tcfg["decay_every_epochs"], tcfg["decay_stop_epoch"])
 
     n_train = sum(p.numel() for p in params)
     line = (f"[train] {spec['stage']} bs_locoformer {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M params "
@@ -127,7 +130,8 @@ def pretrain_recipe(spec, tcfg, clips, device, log) -> engine.Recipe:
 
     def loss(mixtures, forward):
         mixtures = torch.from_numpy(mixtures).to(device)
-        return mixit_efficient(mixtures, forward(mixtures.sum(1)).float())[0].mean()
+        per_example = mixit_efficient(mixtures, forward(mixtures.sum(1)).float())[0]   # summed over the 2 mixtures
+        return per_example.mean() / (2 if tcfg["mixit_reduction"] == "mean" else 1)
 
     validation, held = None, ""
     if valid_files:
@@ -152,7 +156,8 @@ def finetune_recipe(spec, tcfg, store, activity, init, channels, device, log, va
         raise ValueError(f"{store}: stems are at {stems.sample_rate} Hz, the model at {model.cfg.sample_rate}")
     if model.cfg.n_outputs != len(stems.stems):
         raise ValueError(f"fine-tuning needs one output per stem ({len(stems.stems)}), model has {model.cfg.n_outputs}")
-    sampler = DynamicMixSampler(stems, activity, model.cfg.chunk_size, tcfg["seed"], tcfg["gain_db"], tcfg["p_drop"])
+    sampler = DynamicMixSampler(stems, activity, model.cfg.chunk_size, tcfg["seed"], tcfg["gain_db"], tcfg["p_drop"],
+                                tcfg["gain_norm"])
 
     def batches(step, rows):
         return sampler.batch(step, tcfg["batch_size"], rows)
