@@ -28,7 +28,7 @@ def paper():
 def test_paper_grids(paper):
     # mixit: Table 1 (3 sizes x scratch/pre-trained) + Table 2 (the same, frozen) + Table 3 (3 more subsets)
     assert {e: len(m) for e, m in paper.models.items()} == {"fig1": 11, "fig3": 28, "fig5": 12, "table1": 6,
-                                                           "mixit": 15}
+                                                           "mixit": 15, "released": 9}
     spec = paper.run_spec("fig3", "half0_r0.1")
     assert len(spec["tracks"]) == 43 and spec["train"]["fixed_mixes"] == round(0.1 * 470000 * 4)
     assert spec["model"]["sample_rate"] == 44100 and spec["train"]["pitch_max"] == 2      # the standard augmentation

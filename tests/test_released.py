@@ -8,6 +8,7 @@ BS-Locoformer, random weights stored as fp16, its merged_config.yaml unresolved 
 - out_wrapper_noscale: their ModelWrapper without scaling (drops the last STFT frame)
 - out_task: what their separate.py writes (input scaling, last frame dropped)
 """
+import json
 import shutil
 import subprocess
 import sys
@@ -168,3 +169,80 @@ def test_command_line(tmp_path, expected):
     res = run(RELEASED, "--out", tmp_path / "keep.pt", "--keep-last-frame")
     spec = mixlab.models.load(tmp_path / "keep.pt").cfg
     assert res.returncode == 0 and not spec.drop_last_frame and spec.input_scaling
+
+
+def _fake_released_root(root: Path, P: dict) -> dict:
+    """Released folders in the authors' layout for every model the tiny scale's Tables 1/3 need (fine-tuned, 4
+    outputs) and for its pre-trained models (N outputs), at the tiny scale's own sizes and rate: random mixlab
+    weights written in the authors' layout (tested above as the exact inverse of the import)."""
+    from mixlab.models.bs_locoformer import band_widths
+    from mixlab.papers.mixit.experiments import pretrained_models, table_rows
+    from mixlab.papers.mixit.released import released_folder
+
+    M, rate = P["mixit"], P["sample_rate"]
+    rows = table_rows(M)
+    sup = list(dict.fromkeys(m for t in ("table1", "table3") for _, m in rows[t]))
+    made = {}
+    template = yaml.safe_load((RELEASED / "merged_config.yaml").read_text())
+    for i, model in enumerate(sup + pretrained_models(M)):
+        size = model.split("_")[0]
+        n = 4 if model in sup else M["n_outputs"]
+        spec = {**M["model"], **M["sizes"][size], "sample_rate": rate, "n_outputs": n}
+        torch.manual_seed(i)
+        net = build_model(spec)
+        state = to_official(net.state_dict(), band_widths(rate, spec["n_fft"]))
+        folder = released_folder(root, model)
+        (folder / "checkpoints").mkdir(parents=True)
+        torch.save({f"model.model.{k}": v for k, v in state.items()}, folder / "checkpoints" / "model.pth")
+        cfg = yaml.safe_load(yaml.safe_dump(template))
+        cfg.update(sr=rate, n_fft=spec["n_fft"], hop_length=spec["hop_length"], n_src=n)
+        cfg["task"]["model"]["model"].update(n_layers=spec["n_blocks"], emb_dim=spec["emb_dim"],
+                                             attention_dim=spec["emb_dim"], n_heads=spec["n_heads"],
+                                             num_groups=spec["n_groups"], ffn_hidden_dim=[spec["ffn_dim"]] * 2,
+                                             conv1d_kernel=spec["conv_kernel"])
+        (folder / "merged_config.yaml").write_text(yaml.safe_dump(cfg))
+        made[model] = folder
+    return made
+
+
+@pytest.mark.slow
+def test_released_models_in_the_workflow(tmp_path):
+    """released_root: Tables 1 and 3 of the released models beside the paper's numbers; mixit_pretrained=released:
+    Paper B's tables fine-tuned from the released MixIT models instead of pre-training here."""
+    import pandas as pd
+
+    from mixlab.config import load
+    from tests.conftest import CONFIGS
+
+    P = load(CONFIGS, {"scale": "tiny"})
+    made = _fake_released_root(tmp_path / "model_weights", P)
+    base = [str(Path(sys.executable).parent / "snakemake"), "--cores", "2", "-s", str(REPO / "workflow" / "Snakefile"),
+            "--directory", str(tmp_path / "run"), "--configfile", *map(str, CONFIGS), "--config", "scale=tiny",
+            f"released_root={tmp_path / 'model_weights'}"]
+    res = subprocess.run(base[:1] + ["paper_b_released"] + base[1:], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    out = tmp_path / "run" / "results" / "mixit" / "released"
+    t1 = pd.read_csv(out / "table1.csv")
+    assert list(t1["ID"]) == ["S1", "S2", "M1", "M2"]
+    paper = P["paper_b_published"]
+    assert t1.loc[t1["ID"] == "M2", "average_cSDR_paper"].item() == paper["medium_fma-large_full"]["average"][0]
+    assert (t1["vocals_uSDR_diff"] - (t1["vocals_uSDR"] - t1["vocals_uSDR_paper"])).abs().max() < 1e-3
+    assert " / 10.00 (" in (out / "table1.md").read_text()                  # M2 vocals cSDR: ours / paper (diff)
+    assert list(pd.read_csv(out / "table3.csv")["Data scale"]) == ["-", "Small", "Large"]
+    spec = json.loads(torch.load(tmp_path / "run" / "results" / "tiny" / "models" / "released" / "small_scratch_full.pt",
+                                 weights_only=True)["spec"])
+    assert spec["model"]["drop_last_frame"] and spec["source"]["released"] == str(made["small_scratch_full"])
+
+    tuned = "results/tiny/models/mixit/small_fma-large_full.pt"       # fine-tuned from a released MixIT model
+    res = subprocess.run(base[:1] + [tuned] + base[1:] + ["mixit_pretrained=released"], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    logs = tmp_path / "run" / "results" / "tiny" / "logs" / "mixit"
+    assert not (logs / "pretrain").exists() and (logs / "import" / "pretrained_small_large.log").exists()
+    assert "initialised from" in (logs / "finetune" / "small_fma-large_full.log").read_text()
+    # a missing folder is named at DAG time, with the download command
+    shutil.rmtree(made["medium_fma-small_full"])
+    fresh = [str(tmp_path / "fresh") if a == str(tmp_path / "run") else a for a in base]
+    res = subprocess.run(fresh[:1] + ["-n", "paper_b_released"] + fresh[1:], capture_output=True, text=True)
+    said = res.stdout + res.stderr
+    assert res.returncode != 0 and "sup.musdb18hq.bslocoformer-medium.mixit-fma-small-pretrained" in said
+    assert "download_pretrained_weights.py" in said

@@ -171,6 +171,12 @@ def validate(config: dict, schema_path: str | Path | None = None) -> dict:
                               f"(small <= medium <= large <= full), got {sizes}")
         if fma["min_seconds"] > fma["max_seconds"]:
             raise ConfigError(f"config key '{name('mixit.fma.min_seconds')}' exceeds max_seconds")
+    released = config.get("released_root")
+    if released and not Path(released).is_dir():
+        raise ConfigError(f"config key 'released_root': {released} is not a directory")
+    if config.get("mixit_pretrained", "train") == "released" and not released:
+        raise ConfigError("config key 'mixit_pretrained' is 'released' but 'released_root' is not set; pass "
+                          "--config released_root=/path/to/mixit-mss/model_weights")
     check_cross_keys(merged, name)
     return resolve(config, merged)
 
@@ -245,6 +251,9 @@ def resolve(config: dict, merged: dict | None = None) -> dict:
     p["fma_root"] = config.get("fma_root")
     p["scorer"] = config.get("scorer", "museval")
     p["scorer_crosscheck"] = config.get("scorer_crosscheck", 0)
+    p["released_root"] = config.get("released_root")
+    p["mixit_pretrained"] = config.get("mixit_pretrained", "train")
+    p["paper_b_published"] = config.get("paper_b_published") or {}
     return p
 
 

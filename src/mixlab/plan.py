@@ -26,6 +26,9 @@ class Plan:
         self.runs = _exp.runs(self.P, self.tracks["train"])
         self.models = {exp: list(models) for exp, models in self.runs.items()}
         self.models["mixit"] = _mx.finetuned_models(self.P["mixit"])
+        # the authors released the fully fine-tuned models of Tables 1 and 3 (none with a frozen separator)
+        rows = _mx.table_rows(self.P["mixit"])
+        self.models["released"] = list(dict.fromkeys(m for t in ("table1", "table3") for _, m in rows[t]))
 
     @property
     def fig1_p(self) -> list[str]:
@@ -65,7 +68,7 @@ class Plan:
         if job == "activity":                # mixlab.data.activity.detect_store
             return dict(M["activity"])
         if job == "separate":                # chunking of mixlab.separate.overlap_add
-            if exp == "mixit":               # Paper B: 12 s chunks with 6 s overlap (time domain)
+            if exp in ("mixit", "released"):  # Paper B: 12 s chunks with 6 s overlap (time domain)
                 return {"window": "boxcar", **M["separate"]}
             return dict(P["separate"])       # Paper A: dim_t STFT frames
         raise KeyError(f"no job spec for {job!r}")
@@ -111,8 +114,9 @@ class Plan:
     def histories(self, res: str) -> dict[str, str]:
         """label -> history CSV of every model the final targets train, both papers."""
         out = {f"{e}/{m}": f"{res}/models/{e}/{m}.history.csv" for e, m in self.trained()}
-        out.update({f"mixit-pretrained/{m}": f"{res}/mixit/pretrained/{m}.history.csv"
-                    for m in _mx.pretrained_models(self.P["mixit"])})
+        if self.P.get("mixit_pretrained", "train") == "train":      # released ones come without a history
+            out.update({f"mixit-pretrained/{m}": f"{res}/mixit/pretrained/{m}.history.csv"
+                        for m in _mx.pretrained_models(self.P["mixit"])})
         out.update({f"mixit/{m}": f"{res}/models/mixit/{m}.history.csv" for m in self.models["mixit"]})
         return out
 

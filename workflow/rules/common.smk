@@ -28,7 +28,7 @@ STEMS = list(_STEMS)
 wildcard_constraints:
     p=r"[0-9]+(\.[0-9]+)?",
     split="train|valid|test",
-    exp=r"fig[0-9][a-z]?|table1|mixit",
+    exp=r"fig[0-9][a-z]?|table1|mixit|released",
     testset=r"test|(time|pitch)[0-9.e+-]+_s[0-9]+",
     kind="time|pitch",
     value=r"[0-9]+(\.[0-9]+)?(e[+-]?[0-9]+)?",
@@ -40,6 +40,7 @@ wildcard_constraints:
     size="small|medium|large",
     subset="small|medium|large|full",
     table="table[123]",
+    rtable="table[13]",
 
 
 def synth_spec():
@@ -141,7 +142,7 @@ def job_resources(cls, paper="a"):
 
 def paper_of(exp):
     """Which paper's job classes a model of this experiment uses."""
-    return "b" if exp == "mixit" else "a"
+    return "b" if exp in ("mixit", "released") else "a"
 
 
 def job_device(cls, paper="a"):
@@ -196,3 +197,18 @@ def finetune_inputs(w):
         inputs["init"] = f"{RES}/mixit/pretrained/{p['size']}_{p['subset']}.pt"
         inputs["channels"] = f"{RES}/mixit/channels/{p['size']}_{p['subset']}.json"
     return inputs
+
+
+def released_input(model):
+    """The authors' released folder of a model; a missing one is named while the DAG is built, with the
+    download command."""
+    from mixlab.papers.mixit.released import DOWNLOAD, missing, released_folder
+
+    if not P["released_root"]:
+        raise WorkflowError("missing config key 'released_root': this target uses the authors' released Paper B "
+                            f"models; download them with {DOWNLOAD}")
+    gone = missing(P["released_root"], [model])
+    if gone:
+        raise WorkflowError(f"{gone[0]}: no released model there (checkpoints/ + merged_config.yaml); "
+                            f"download them with {DOWNLOAD}")
+    return str(released_folder(P["released_root"], model))

@@ -94,6 +94,17 @@ def cmd_check_config(a):
     log(f"config OK: scale={preset['scale']} dataset={preset['dataset']}")
 
 
+def cmd_released_table(a):
+    from mixlab.papers.mixit.released import compare_table, write_compare
+
+    labels, published = json.loads(a.rows), json.loads(a.published)
+    if not (len(labels) == len(a.models) == len(a.csdr) == len(a.usdr)):
+        raise SystemExit("released-table: --rows, --models, --csdr and --usdr need one entry per model each")
+    table = compare_table(labels, a.models, a.csdr, a.usdr, published)
+    for p in write_compare(table, list(labels[0]), a.out, a.caption):
+        log(f"[released-table] wrote {p}")
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("fig1", help="Paper A Fig. 1 from per-model per-track tables")
     s.add_argument("--p", type=float, nargs="+", required=True)
@@ -142,6 +153,17 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--out", required=True, help="path without suffix")
     s.add_argument("--caption", default="")
     s.set_defaults(func=cmd_mixit_table)
+
+    s = sub.add_parser("released-table", help="Paper B: the authors' released models scored by mixlab, beside the "
+                                              "paper's numbers (.md, .csv)")
+    s.add_argument("--rows", required=True, help="JSON list of label dicts, one per model")
+    s.add_argument("--models", nargs="+", required=True, help="mixlab model ids of the released models")
+    s.add_argument("--csdr", nargs="+", required=True, help="per-track museval medians CSVs")
+    s.add_argument("--usdr", nargs="+", required=True, help="uSDR CSVs")
+    s.add_argument("--published", required=True, help="JSON {model: {stem|average: [cSDR, uSDR]}} (the paper's)")
+    s.add_argument("--out", required=True, help="path without suffix")
+    s.add_argument("--caption", default="")
+    s.set_defaults(func=cmd_released_table)
 
     s = sub.add_parser("histories", help="every model's training curve (<model>.history.csv) in one figure")
     s.add_argument("--labels", nargs="+", required=True, help="model ids, e.g. fig1/p0.50 (panel = up to the last /)")

@@ -17,6 +17,7 @@ logging, validation and the final write are the engine's (train/engine.py).
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -55,11 +56,14 @@ def _build(spec: dict, init: str | Path | None, channels: str | Path | None, dev
     pre, pre_spec = load_model(init, "cpu")
     chosen = json.loads(Path(channels).read_text())["channels"]
     reduced = select_outputs(pre, chosen)
-    if reduced.cfg != model.cfg:
+    # the architecture must match; how it trains (chunk length, dropout) is the fine-tuning's own
+    training_only = {"chunk_seconds": model.cfg.chunk_seconds, "dropout": model.cfg.dropout}
+    if replace(reduced.cfg, **training_only) != model.cfg:
         raise ValueError(f"{init}: pre-trained model config {pre.cfg} does not match the fine-tuning model "
-                         f"{model.cfg} (beyond the number of outputs)")
+                         f"{model.cfg} (beyond the number of outputs, the chunk length and dropout)")
+    model.load_state_dict(reduced.state_dict())
     log(f"[train] initialised from {init}, outputs {chosen} -> stems")
-    return reduced.to(device)
+    return model.to(device)
 
 
 def train(spec: dict, out: str | Path, resume_dir: str | Path, device: str = "cpu", log=print,
