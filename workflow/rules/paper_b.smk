@@ -2,7 +2,6 @@
 # fine-tuning on the MUSDB-layout corpus, uSDR/cSDR, Tables 1-3 under results/mixit/.
 
 
-
 M = P["mixit"]
 MIXIT_ROWS = _mx.table_rows(M)
 PAPER_B = [f"results/mixit/table{i}.{x}" for i in (1, 2, 3) for x in ("md", "csv", "tex")]
@@ -65,30 +64,6 @@ rule source_activity:
         "python -m mixlab activity --store {input.store:q} --out {output:q} --spec {params.spec:q} > {log:q} 2>&1"
 
 
-rule pretrain_mixit:
-    input:
-        clips=f"{RES}/fma/{{subset}}",
-    output:
-        model=f"{RES}/mixit/pretrained/{{size}}_{{subset}}.pt",
-        history=f"{RES}/mixit/pretrained/{{size}}_{{subset}}.history.csv",
-    params:
-        spec=lambda w: json.dumps(_mx.pretrain_spec(M, P["sample_rate"], w.size)),
-        resume=lambda w: f"{RES}/resume/mixit/pretrained/{w.size}_{w.subset}",
-        device=job_device("train", "b"),
-        threads=lambda w, threads: max(1, threads // max(1, job_class("train", "b")["gpu"])),
-    threads: job_threads("train", "b")
-    resources:
-        **job_resources("train", "b"),
-    conda:
-        ENV
-    log:
-        f"{RES}/logs/mixit/pretrain/{{size}}_{{subset}}.log",
-    shell:
-        "python -m mixlab launch --gpus {resources.gpu} -- python -m mixlab train-mixit --spec {params.spec:q} --clips {input.clips:q}"
-        " --out {output.model:q} --resume-dir {params.resume:q} --device {params.device} --threads {params.threads}"
-        " >> {log:q} 2>&1"
-
-
 if P["mixit_pretrained"] == "released":
 
     rule import_released_pretrained:
@@ -108,7 +83,31 @@ if P["mixit_pretrained"] == "released":
         shell:
             "python -m mixlab import-checkpoint {input.folder:q} --out {output:q} --keep-last-frame > {log:q} 2>&1"
 
-    ruleorder: import_released_pretrained > pretrain_mixit
+
+else:
+
+    rule pretrain_mixit:
+        input:
+            clips=f"{RES}/fma/{{subset}}",
+        output:
+            model=f"{RES}/mixit/pretrained/{{size}}_{{subset}}.pt",
+            history=f"{RES}/mixit/pretrained/{{size}}_{{subset}}.history.csv",
+        params:
+            spec=lambda w: json.dumps(_mx.pretrain_spec(M, P["sample_rate"], w.size)),
+            resume=lambda w: f"{RES}/resume/mixit/pretrained/{w.size}_{w.subset}",
+            device=job_device("train", "b"),
+            threads=lambda w, threads: max(1, threads // max(1, job_class("train", "b")["gpu"])),
+        threads: job_threads("train", "b")
+        resources:
+            **job_resources("train", "b"),
+        conda:
+            ENV
+        log:
+            f"{RES}/logs/mixit/pretrain/{{size}}_{{subset}}.log",
+        shell:
+            "python -m mixlab launch --gpus {resources.gpu} -- python -m mixlab train-mixit --spec {params.spec:q} --clips {input.clips:q}"
+            " --out {output.model:q} --resume-dir {params.resume:q} --device {params.device} --threads {params.threads}"
+            " >> {log:q} 2>&1"
 
 
 rule import_released:
