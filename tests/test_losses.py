@@ -59,3 +59,23 @@ def test_mixit_is_permutation_invariant():
         assert torch.allclose(mixit_efficient(mixtures, est[:, list(perm)])[0], base_f, atol=1e-5)
     # the exhaustive optimum is a lower bound for any assignment, the efficient one included
     assert (base_e <= base_f + 1e-6).all()
+
+
+def test_efficient_mixit_on_the_first_channel_only():
+    """solve_on="first" (the authors' code): the assignment comes from channel 0 alone and holds for both.
+    A source silent on channel 0 cannot be placed from it; on all channels it can."""
+    g = torch.Generator().manual_seed(0)
+    B, N, T = 3, 4, 2000
+    sources = torch.randn(B, N, 2, T, generator=g)
+    truth = torch.tensor([[0, 1, 0, 1]] * B)
+    mixtures = torch.stack([(sources * (truth == m)[..., None, None]).sum(1) for m in (0, 1)], 1)
+    est = sources + 0.05 * torch.randn(B, N, 2, T, generator=g)
+    _, a_all = mixit_efficient(mixtures, est)
+    _, a_first = mixit_efficient(mixtures, est, solve_on="first")
+    assert torch.equal(a_all, truth) and torch.equal(a_first, truth)
+    # the ground truth is unchanged by channel 1; the first-channel fit ignores whatever is there
+    est2 = est.clone()
+    est2[:, :, 1] = torch.randn(B, N, T, generator=g)
+    assert torch.equal(mixit_efficient(mixtures, est2, solve_on="first")[1], a_first)
+    with pytest.raises(ValueError, match="all or first"):
+        mixit_efficient(mixtures, est, solve_on="left")

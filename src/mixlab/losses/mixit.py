@@ -46,11 +46,17 @@ def mixit_exhaustive(mixtures: torch.Tensor, est: torch.Tensor, tau: float = TAU
     return _remix_loss(mixtures, est, best, tau), best
 
 
-def mixit_efficient(mixtures: torch.Tensor, est: torch.Tensor, tau: float = TAU):
-    """Least-squares mixing matrix, binarised per source -> (loss (B,), assignment (B, N))."""
+def mixit_efficient(mixtures: torch.Tensor, est: torch.Tensor, tau: float = TAU, solve_on: str = "all"):
+    """Least-squares mixing matrix, binarised per source -> (loss (B,), assignment (B, N)).
+
+    solve_on: "all" fits the mixing matrix on every channel; "first" on channel 0 only, as the authors'
+    code does (the assignment then holds for all channels)."""
     B, N = est.shape[:2]
-    S = est.reshape(B, N, -1).transpose(1, 2).double()                   # (B, T', N)
-    X = mixtures.reshape(B, 2, -1).transpose(1, 2).double()              # (B, T', 2)
+    if solve_on not in ("all", "first"):
+        raise ValueError(f"solve_on must be all or first, got {solve_on!r}")
+    fit_est, fit_mix = (est, mixtures) if solve_on == "all" else (est[:, :, :1], mixtures[:, :, :1])
+    S = fit_est.reshape(B, N, -1).transpose(1, 2).double()               # (B, T', N)
+    X = fit_mix.reshape(B, 2, -1).transpose(1, 2).double()               # (B, T', 2)
     with torch.no_grad():
         A = torch.linalg.lstsq(S, X).solution                            # (B, N, 2): x ~ S A
         assign = A.argmax(-1)                                            # source n -> mixture

@@ -39,6 +39,8 @@ PAPER_B_DEFAULTS = {
     "mom_snr_db": None, "valid_files": 0,
     # the MixIT loss over the two mixtures: summed (paper eq. 2) or averaged (the authors' code)
     "mixit_reduction": "sum",
+    # the least-squares assignment fitted on all channels, or on the first only (the authors' code)
+    "mixit_solve_on": "all",
     # validation (with validate_every): MoMs (pre-training) or chunks of the validation songs (fine-tuning)
     "valid_chunks": 64,
 }
@@ -134,7 +136,8 @@ def pretrain_recipe(spec, tcfg, clips, device, log) -> engine.Recipe:
 
     def loss(mixtures, forward):
         mixtures = torch.from_numpy(mixtures).to(device)
-        per_example = mixit_efficient(mixtures, forward(mixtures.sum(1)).float())[0]   # summed over the 2 mixtures
+        per_example = mixit_efficient(mixtures, forward(mixtures.sum(1)).float(),            # summed over the 2 mixtures
+                                      solve_on=tcfg["mixit_solve_on"])[0]
         return per_example.mean() / (2 if tcfg["mixit_reduction"] == "mean" else 1)
 
     validation, held = None, ""
