@@ -174,6 +174,9 @@ def test_fidelity_code_takes_the_codes_side_under_the_scales_own_budgets(config)
     assert paper["mixit"]["usdr"] == "joint" and code["mixit"]["usdr"] == "channel_mean"
     assert code["mixit"]["finetune"]["gain_norm"] == "mean_abs" and code["mixit"]["activity"]["n_chunks"] == 10
     assert code["mixit"]["pretrain"]["mixit_reduction"] == "mean"
+    assert code["mixit"]["finetune"]["snr_loss"] == "code" and paper["mixit"]["finetune"].get("snr_loss", "paper") == "paper"
+    assert code["mixit"]["channel_selection"] == "code" and paper["mixit"]["channel_selection"] == "paper"
+    assert code["mixit"]["clips"]["silence"] == "code" and paper["mixit"]["clips"]["silence"] == "paper"
     # a scale's own numbers win over the overlay: the demo keeps its short warm-up and epochs
     assert code["mixit"]["pretrain"]["warmup_steps"] == paper["mixit"]["pretrain"]["warmup_steps"]
     assert code["mixit"]["pretrain"]["epoch_steps"] == paper["mixit"]["pretrain"]["epoch_steps"]

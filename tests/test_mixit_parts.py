@@ -73,8 +73,11 @@ def test_select_outputs_keeps_the_chosen_outputs_exactly():
     assert small.cfg.n_outputs == 4
     with torch.no_grad():
         torch.testing.assert_close(small(x), model(x)[:, chosen], rtol=1e-5, atol=1e-6)
-    with pytest.raises(ValueError):
-        select_outputs(model, [0, 0])
+    twice = select_outputs(model, [2, 2]).eval()        # the authors' selection may repeat an output
+    with torch.no_grad():
+        torch.testing.assert_close(twice(x), model(x)[:, [2, 2]], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="outputs in"):
+        select_outputs(model, [0, 9])
 
 
 def test_channel_votes():

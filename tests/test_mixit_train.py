@@ -137,6 +137,16 @@ def test_validation_keeps_the_best_checkpoints_and_averages_them(tiny_corpus, ti
     with pytest.raises(ValueError, match="needs the validation songs' stem store"):
         train(ft, tmp_path / "y.pt", tmp_path / "ry", store=tiny_store, activity=activity, log=lambda m: None)
 
+    # the authors' per-channel loss (fidelity=code) reaches the recipe: same batch, another loss value
+    first = {}
+    for rule in ("paper", "code"):
+        one = {**ft, "train": {**ft["train"], "steps": 1, "validate_every": 0, "keep_best": 0,
+                                "average_best": False, "snr_loss": rule}}
+        train(one, tmp_path / f"ft_{rule}.pt", tmp_path / f"rl_{rule}", store=tiny_store, activity=activity,
+              log=lambda m: None)
+        first[rule] = pd.read_csv(history_path(tmp_path / f"ft_{rule}.pt"))["loss"].iloc[0]
+    assert first["paper"] != first["code"] and np.isfinite(list(first.values())).all()
+
 
 def test_mixit_loss_summed_or_averaged_over_the_two_mixtures(tmp_path):
     import pandas as pd

@@ -30,3 +30,21 @@ def test_chunks_are_batched_and_cover_the_track():
 def test_hann_without_overlap_is_refused():
     with pytest.raises(ValueError, match="overlap > 0"):
         overlap_add(identity, torch.randn(2, 100), 50, 0.0, "hann")
+
+
+def test_autocast_runs_the_model_in_bf16_and_adds_in_float64():
+    conv = torch.nn.Conv1d(2, 2, 5, padding=2)
+    torch.manual_seed(0)
+    x = torch.randn(2, 3000)
+    seen = []
+
+    def model(chunks):                                        # (b, C, chunk) -> (b, 1, C, chunk)
+        y = conv(chunks)
+        seen.append(y.dtype)
+        return y[:, None]
+
+    with torch.no_grad():
+        full = overlap_add(model, x, 1000, 0.5, "boxcar")
+        half = overlap_add(model, x, 1000, 0.5, "boxcar", autocast=torch.bfloat16)
+    assert seen[0] == torch.float32 and seen[-1] == torch.bfloat16 and half.dtype == x.dtype
+    assert 0 < (half - full).abs().max() < 0.05 * full.abs().max()

@@ -23,12 +23,15 @@ def _window(kind: str, n: int) -> torch.Tensor:
 
 @torch.no_grad()
 def overlap_add(model: Callable[[torch.Tensor], torch.Tensor], mixture: torch.Tensor, chunk: int,
-                overlap: float = 0.5, window: str = "hann", batch_size: int = 4) -> torch.Tensor:
+                overlap: float = 0.5, window: str = "hann", batch_size: int = 4,
+                autocast: torch.dtype | None = None) -> torch.Tensor:
     """mixture (C, L) -> estimates (S, C, L).
 
     The track is padded by chunk - hop on the left so every real sample lies
     strictly inside some window; output is divided by the summed window, so an
-    identity model reconstructs its input exactly.
+    identity model reconstructs its input exactly. `autocast` (e.g. torch.bfloat16,
+    as the authors of Paper B separate on GPUs) runs the model under autocast;
+    the overlap-add stays in float64.
     """
     if not 0.0 <= overlap < 1.0:
         raise ValueError(f"overlap must lie in [0, 1), got {overlap}")
@@ -46,7 +49,9 @@ def overlap_add(model: Callable[[torch.Tensor], torch.Tensor], mixture: torch.Te
     starts = list(range(0, total - chunk + 1, hop))
     for i in range(0, len(starts), batch_size):
         group = starts[i:i + batch_size]
-        est = model(torch.stack([padded[:, s:s + chunk] for s in group]))  # (b, S, C, chunk)
+        with torch.autocast(device_type=mixture.device.type, dtype=autocast or torch.float32,
+                            enabled=autocast is not None):
+            est = model(torch.stack([padded[:, s:s + chunk] for s in group]))  # (b, S, C, chunk)
         if out is None:
             out = torch.zeros((est.shape[1], C, total), dtype=torch.float64, device=mixture.device)
         for s, e in zip(group, est):

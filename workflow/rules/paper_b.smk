@@ -135,6 +135,7 @@ rule select_channels:
         f"{RES}/mixit/channels/{{size}}_{{subset}}.json",
     params:
         chunk=M["channel_chunk_seconds"],
+        rule=M["channel_selection"],
         device=job_device("infer", "b"),
     threads: job_threads("infer", "b")
     resources:
@@ -145,7 +146,7 @@ rule select_channels:
         f"{RES}/logs/mixit/channels/{{size}}_{{subset}}.log",
     shell:
         "python -m mixlab select-channels --model {input.model:q} --store {input.store:q} --chunk-seconds {params.chunk}"
-        " --out {output:q} --device {params.device} --threads {threads} > {log:q} 2>&1"
+        " --rule {params.rule} --out {output:q} --device {params.device} --threads {threads} > {log:q} 2>&1"
 
 
 rule finetune_mixit:

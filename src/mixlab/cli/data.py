@@ -174,7 +174,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--subset", default=None, choices=["small", "medium", "large", "full"])
     s.add_argument("--out", required=True)
     s.add_argument("--spec", required=True, help="ClipRule fields (sample_rate: files below it are dropped, higher "
-                   "ones resampled; clip_seconds, hop_seconds, max_silent_seconds, silence_db, mono: skip|duplicate) "
+                   "ones resampled; clip_seconds, hop_seconds, max_silent_seconds, silence_db, mono: skip|duplicate, "
+                   "silence: paper|code) "
                    "as JSON or a JSON/YAML file; the workflow passes mixit.clips")
     s.add_argument("--workers", type=int, default=1)
     s.add_argument("--limit", type=int, default=None, help="first N files only (quick looks)")

@@ -11,7 +11,7 @@ from mixlab.cli._common import job_spec, log, threads
 from mixlab.config import ConfigError
 
 # separate: the chunking of overlap-add (absent: the training chunk, overlap_add's defaults)
-SEPARATE_KEYS = ("dim_t", "chunk_seconds", "overlap", "window", "batch_size")
+SEPARATE_KEYS = ("dim_t", "chunk_seconds", "overlap", "window", "batch_size", "amp")
 
 
 def cmd_separate(a):
@@ -21,6 +21,7 @@ def cmd_separate(a):
     from mixlab.data.tracks import list_tracks, load_mixture, track_dir
     from mixlab.separate import overlap_add, write_estimates
     from mixlab.models.io import load_model
+    from mixlab.train.engine import amp_dtype
 
     threads(a.threads)
     s = job_spec(a, SEPARATE_KEYS, flags=SEPARATE_KEYS)
@@ -36,7 +37,9 @@ def cmd_separate(a):
     else:
         chunk = cfg.chunk_size
     how = {k: s[k] for k in ("overlap", "window", "batch_size") if k in s}    # absent: overlap_add's defaults
-    log(f"[separate] {a.model}: chunks of {chunk} samples, {how or 'overlap_add defaults'}")
+    # fp32 unless asked; bf16/fp16 take effect on CUDA only (on the CPU the separation stays fp32)
+    how["autocast"] = amp_dtype(s.get("amp", "fp32"), torch.device(a.device), log)
+    log(f"[separate] {a.model}: chunks of {chunk} samples, {how}")
     names = a.tracks or list_tracks(a.root, a.split)
     for i, name in enumerate(names):
         t0 = time.perf_counter()
@@ -120,7 +123,7 @@ def cmd_select_channels(a):
     threads(a.threads)
     model, _ = load_model(a.model, a.device)
     t0 = time.perf_counter()
-    result = select_channels(model, a.store, a.chunk_seconds, a.device, progress=log)
+    result = select_channels(model, a.store, a.chunk_seconds, a.device, progress=log, rule=a.rule)
     result["model"] = str(a.model)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(result, indent=1))
@@ -168,6 +171,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--overlap", type=float, default=None, help="fraction of a chunk shared with the next (0.5)")
     s.add_argument("--window", default=None, choices=["hann", "boxcar"], help="cross-fade window (hann)")
     s.add_argument("--batch-size", type=int, default=None, help="chunks per forward pass (4)")
+    s.add_argument("--amp", default=None, choices=["fp32", "bf16", "fp16"],
+                   help="autocast on CUDA (fp32: none, the default; bf16 as the authors of Paper B separate)")
     s.add_argument("--device", default="cpu")
     s.add_argument("--threads", type=int, default=None)
     s.set_defaults(func=cmd_separate)
@@ -212,6 +217,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--model", required=True)
     s.add_argument("--store", required=True, help="validation stem store")
     s.add_argument("--chunk-seconds", type=float, default=6.0)
+    s.add_argument("--rule", choices=["paper", "code"], default="paper",
+                   help="paper: all channels, distinct outputs; code: the authors' (channel 0, plain argmax)")
     s.add_argument("--out", required=True)
     s.add_argument("--device", default="cpu")
     s.add_argument("--threads", type=int, default=None)

@@ -2,7 +2,10 @@
 
 Every MP3 of an FMA subset folder (`fma_<size>/<3 digits>/<6 digits>.mp3`) is
 decoded, checked and cut into 10 s clips with a 5 s hop; a clip with more than
-5 s of silence (power per 1 s block below `silence_db`) is dropped. Files below
+5 s of silence (power per 1 s block below `silence_db`) is dropped (the paper's rule). The
+authors' code (`silence="code"`) instead cuts each clip into 20 chunks and drops the whole *file*
+when any clip has half of them exactly zero; it also checks the partial clips at the file's end and
+keeps an end-aligned clip for each (often repeating the last full one), which is kept here too. Files below
 the target sample rate are dropped, higher ones resampled (Rubber Band's
 resampler in pedalboard). A file that cannot be used -- empty, undecodable,
 truncated (fewer frames decoded than its header announces), too low a rate,
@@ -41,6 +44,9 @@ class ClipRule:
     # mono files: "skip" as the authors' code does (mixit-mss keeps stereo files only), or
     # "duplicate" the channel to both sides; either way the manifest lists them
     mono: str = "skip"
+    # silence rule: "paper" (1 s power blocks, drop the clip) or "code" (exact-zero chunks, drop the file)
+    silence: str = "paper"
+    code_chunks: int = 20            # the code's rule: chunks per clip (0.5 s of a 10 s clip)
 
 
 def subset_dir(root: str | Path, subset: str) -> Path:
@@ -134,9 +140,16 @@ def decode(path: str | Path, sample_rate: int, mono: str = "duplicate") -> np.nd
 
 
 def clip_starts(audio: np.ndarray, rule: ClipRule) -> tuple[list[int], int]:
-    """Starts (samples) of the clips kept, and how many were dropped for silence."""
+    """Starts (samples) of the clips kept, and how many were dropped for silence.
+
+    With the code's rule a silent clip rejects the file (`Reject`) and nothing is counted as dropped.
+    """
     clip = int(round(rule.clip_seconds * rule.sample_rate))
     hop = int(round(rule.hop_seconds * rule.sample_rate))
+    if rule.silence == "code":
+        return _code_rule_starts(audio, clip, hop, rule.code_chunks), 0
+    if rule.silence != "paper":
+        raise ValueError(f"unknown FMA silence rule {rule.silence!r}; use 'paper' or 'code'")
     block = rule.sample_rate
     n_blocks = len(audio) // block
     power = (audio[: n_blocks * block].astype(np.float64) ** 2).reshape(n_blocks, -1).mean(1)
@@ -153,14 +166,29 @@ def clip_starts(audio: np.ndarray, rule: ClipRule) -> tuple[list[int], int]:
     return kept, dropped
 
 
+def _code_rule_starts(audio: np.ndarray, clip: int, hop: int, n_chunks: int) -> list[int]:
+    """The authors' rule: every clip from every hop (the end-aligned one for a partial clip at the end),
+    the whole file dropped when a clip is all zeros or has n_chunks // 2 of its n_chunks chunks all zeros."""
+    starts = []
+    for t in range(0, len(audio), hop):
+        window = audio[t:t + clip]
+        size = len(window) // n_chunks
+        zeros = sum(not window[i * size:(i + 1) * size].any() for i in range(n_chunks))
+        if not window.any() or zeros >= n_chunks // 2:
+            raise Reject(f"silent: {zeros} of {n_chunks} chunks all zeros in the clip at {t} samples "
+                         "(the authors' rule drops the whole file; config mixit.clips.silence: paper keeps the rest)")
+        starts.append(t if t + clip <= len(audio) else max(0, len(audio) - clip))
+    return starts
+
+
 def _prepare_one(args):
     path, rule = args
     try:
         audio = decode(path, rule.sample_rate, rule.mono)
-        starts, dropped = clip_starts(audio, rule)
         clip = int(round(rule.clip_seconds * rule.sample_rate))
         if len(audio) < clip:
             raise Reject(f"shorter than one {rule.clip_seconds:g} s clip ({len(audio) / rule.sample_rate:.1f} s)")
+        starts, dropped = clip_starts(audio, rule)
         if not starts:
             raise Reject(f"silent: all {dropped} clips have more than {rule.max_silent_seconds:g} s of silence")
         span = audio[starts[0]: starts[-1] + clip]

@@ -350,8 +350,9 @@ def select_outputs(model: BSLocoformer, channels: list[int]) -> BSLocoformer:
     """
     cfg = model.cfg
     N, M = cfg.n_outputs, cfg.audio_channels
-    if not channels or any(not 0 <= c < N for c in channels) or len(set(channels)) != len(channels):
-        raise ValueError(f"channels must be distinct outputs in [0, {N}), got {channels}")
+    # an output may be chosen twice (the authors' selection allows it): its rows are then copied twice
+    if not channels or any(not 0 <= c < N for c in channels):
+        raise ValueError(f"channels must be outputs in [0, {N}), got {channels}")
     new = BSLocoformer(replace(cfg, n_outputs=len(channels)))
     state = model.state_dict()
     out_state = {}

@@ -35,6 +35,9 @@ PAPER_B_DEFAULTS = {
     "grad_clip": 5.0,
     # fine-tuning only
     "gain_db": 10.0, "p_drop": 0.05, "freeze_separator": False, "gain_norm": "rms",
+    # the stems' loss: thresholded SNR over both channels, silent only at exact zero (paper), or the
+    # authors' per-channel loss with -60 dB inactivity and weight 0.1 on silent references (code)
+    "snr_loss": "paper",
     # pre-training only: relative level of the two mixtures (None: as drawn); files held out for validation
     "mom_snr_db": None, "valid_files": 0,
     # the MixIT loss over the two mixtures: summed (paper eq. 2) or averaged (the authors' code)
@@ -155,7 +158,7 @@ def finetune_recipe(spec, tcfg, store, activity, init, channels, device, log, va
     """Supervised fine-tuning with dynamic mixing; silent-reference-safe thresholded SNR on the stems."""
     from mixlab.data.dynamic_mixing import DynamicMixSampler
     from mixlab.data.stem_store import StemStore
-    from mixlab.losses.snr import neg_thresholded_snr_silent_safe
+    from mixlab.losses.snr import neg_thresholded_snr_code, neg_thresholded_snr_silent_safe
 
     model = _build(spec, init, channels, device, log)
     stems = StemStore(store)
@@ -171,6 +174,8 @@ def finetune_recipe(spec, tcfg, store, activity, init, channels, device, log, va
 
     def snr_loss(mixture, targets, forward):
         mixture, targets = torch.from_numpy(mixture).to(device), torch.from_numpy(targets).to(device)
+        if tcfg["snr_loss"] == "code":
+            return neg_thresholded_snr_code(targets, forward(mixture).float()).mean()
         return neg_thresholded_snr_silent_safe(targets, forward(mixture).float(), mixture).mean()
 
     def loss(batch, forward):
