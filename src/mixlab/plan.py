@@ -35,6 +35,11 @@ class Plan:
         return [_exp.fmt_p(p) for p in self.P["fig1"]["p"]]
 
     @property
+    def fig1_models(self) -> list[tuple[float, int, str]]:
+        """(p, training seed, model id) of every Fig. 1 model."""
+        return _exp.fig1_models(self.P)
+
+    @property
     def fig2_p(self) -> list[str]:
         return [_exp.fmt_p(p) for p in self.P["fig2"]["p"]] if "fig2" in self.P else []
 
@@ -107,7 +112,7 @@ class Plan:
 
     def trained(self) -> list[tuple[str, str]]:
         """(experiment, model) of every Paper A model the figures and the table train, each once."""
-        runs = [("fig1", f"p{p}") for p in self.fig1_p] + [("fig3", m) for m in self.models.get("fig3", [])]
+        runs = [("fig1", m) for _, _, m in self.fig1_models] + [("fig3", m) for m in self.models.get("fig3", [])]
         runs += [(exp, m) for _, exp, m in self.fig5_rows()] + [("table1", m) for m in self.models.get("table1", [])]
         return list(dict.fromkeys(runs))
 

@@ -4,6 +4,7 @@
 
 PAPER_A = [f"results/fig{i}.pdf" for i in range(1, 6)] + [f"results/table1.{x}" for x in ("md", "csv", "tex")]
 FIG1_P = PLAN.fig1_p
+FIG1_MODELS = PLAN.fig1_models
 FIG2_P = PLAN.fig2_p
 EXPERIMENT_MODELS = PLAN.models
 FIG4_ROWS = PLAN.fig4_rows()
@@ -135,17 +136,19 @@ rule training_curve:
 
 rule fig1:
     input:
-        tables=expand(f"{RES}/scores/test/fig1/p{{p}}.csv", p=FIG1_P),
+        tables=[f"{RES}/scores/test/fig1/{m}.csv" for _, _, m in FIG1_MODELS],
         crosscheck=crosscheck_input("fig1"),
     output:
         pdf=report("results/fig1.pdf", caption="../report/fig1.rst", category="Paper A"),
         csv="results/fig1.csv",
         png="results/fig1.png",
     params:
-        p=FIG1_P,
+        p=[p for p, _, _ in FIG1_MODELS],
+        seeds=[seed for _, seed, _ in FIG1_MODELS],
         caption=(
             f"scale={SCALE}, data={P['dataset']}, {P['sample_rate']} Hz, "
-            f"{P['train']['steps']} steps x batch {P['train']['batch_size']}, BSS Eval v4 ({P['scorer']} scorer) median of medians"
+            f"{P['train']['steps']} steps x batch {P['train']['batch_size']}, BSS Eval v4 ({P['scorer']} scorer) median of medians, "
+            f"training seeds {_exp.fig1_seeds(P)}"
         ),
     threads: job_threads("light", "a")
     resources:
@@ -155,7 +158,7 @@ rule fig1:
     log:
         "results/logs/fig1.log",
     shell:
-        "python -m mixlab fig1 --p {params.p} --tables {input.tables:q} --out {output.pdf:q} --csv {output.csv:q}"
+        "python -m mixlab fig1 --p {params.p} --seeds {params.seeds} --tables {input.tables:q} --out {output.pdf:q} --csv {output.csv:q}"
         " --caption {params.caption:q} > {log:q} 2>&1"
 
 

@@ -12,9 +12,9 @@ from mixlab.cli._common import log
 def cmd_fig1(a):
     from mixlab.papers.random_mixing.fig1 import fig1_table, plot_fig1
 
-    if len(a.p) != len(a.tables):
-        raise SystemExit("--p and --tables must have the same length")
-    table = fig1_table(a.p, a.tables)
+    if len(a.p) != len(a.tables) or (a.seeds and len(a.seeds) != len(a.tables)):
+        raise SystemExit("--p, --tables (and --seeds) must have the same length")
+    table = fig1_table(a.p, a.tables, a.seeds)
     table.round(3).to_csv(a.csv)
     plot_fig1(table, a.out, a.caption)
     log(f"[fig1] {a.out}, {a.csv}\n{table.round(2).to_string()}")
@@ -108,6 +108,7 @@ def cmd_released_table(a):
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("fig1", help="Paper A Fig. 1 from per-model per-track tables")
     s.add_argument("--p", type=float, nargs="+", required=True)
+    s.add_argument("--seeds", type=int, nargs="+", default=None, help="training seed of each table (default: one seed)")
     s.add_argument("--tables", nargs="+", required=True)
     s.add_argument("--out", required=True)
     s.add_argument("--csv", required=True)

@@ -31,13 +31,35 @@ def song_subset(songs: list[str], fraction: float, seed: int) -> list[str]:
     return [s for i, s in enumerate(songs) if i in keep]
 
 
+def fig1_seeds(P: dict) -> list[int]:
+    """Training seeds of each Fig. 1 point (initialisation and sampling); the first is train.seed's model."""
+    return [int(s) for s in P["fig1"].get("seeds", [P["train"].get("seed", 0)])]
+
+
+def fig1_id(p: float, seed: int, P: dict) -> str:
+    """`p0.50` for the first seed (the id a one-seed grid has always had), `p0.50_s1` for the others."""
+    return f"p{fmt_p(p)}" + ("" if int(seed) == fig1_seeds(P)[0] else f"_s{int(seed)}")
+
+
+def fig1_models(P: dict) -> list[tuple[float, int, str]]:
+    """(p, seed, model id) of every Fig. 1 model."""
+    return [(float(p), seed, fig1_id(p, seed, P)) for p in P["fig1"]["p"] for seed in fig1_seeds(P)]
+
+
 def fig1_runs(P: dict) -> dict:
     every = P["fig2"]["every"] if "fig2" in P else 0
     fig2_p = {fmt_p(p) for p in P["fig2"]["p"]} if "fig2" in P else set()
-    # Fig. 2 scores snapshots of the Fig. 1 models with its p values along training
-    return {f"p{fmt_p(p)}": {"train": {"p_original": float(p),
-                                       **({"snapshot_every": every} if fmt_p(p) in fig2_p else {})}}
-            for p in P["fig1"]["p"]}
+    first = fig1_seeds(P)[0]
+    runs = {}
+    for p, seed, model in fig1_models(P):
+        train = {"p_original": p}
+        if seed != P["train"].get("seed", 0):
+            train["seed"] = seed
+        # Fig. 2 scores snapshots of the first seed's Fig. 1 models with its p values along training
+        if fmt_p(p) in fig2_p and seed == first and every:
+            train["snapshot_every"] = every
+        runs[model] = {"train": train}
+    return runs
 
 
 def fig3_runs(P: dict, train_songs: list[str]) -> dict:
@@ -71,14 +93,17 @@ def fig4_rows(P: dict) -> list[tuple[dict, str, str]]:
     """(labels, test set, model id of fig1) per table Fig. 4 plots; value 0 is the unmodified test set."""
     rows = []
     for p in P["fig4"]["p"]:
-        model = f"p{fmt_p(p)}"
-        for kind in ("time", "pitch"):
-            rows.append(({"model": f"p={float(p):g}", "kind": kind, "value": 0.0, "seed": -1}, "test", model))
-            grid = P["fig4"]["time_shift_s"] if kind == "time" else P["fig4"]["pitch_max"]
-            for v in grid:
-                for seed in P["fig4"]["seeds"]:
-                    rows.append(({"model": f"p={float(p):g}", "kind": kind, "value": float(v), "seed": seed},
-                                 f"{kind}{fmt_num(v)}_s{seed}", model))
+        for train_seed in fig1_seeds(P):        # every training seed of Fig. 1's model at this p
+            model = fig1_id(p, train_seed, P)
+            more = {"train_seed": train_seed} if len(fig1_seeds(P)) > 1 else {}
+            for kind in ("time", "pitch"):
+                rows.append(({"model": f"p={float(p):g}", "kind": kind, "value": 0.0, "seed": -1, **more},
+                             "test", model))
+                grid = P["fig4"]["time_shift_s"] if kind == "time" else P["fig4"]["pitch_max"]
+                for v in grid:
+                    for seed in P["fig4"]["seeds"]:
+                        rows.append(({"model": f"p={float(p):g}", "kind": kind, "value": float(v), "seed": seed,
+                                      **more}, f"{kind}{fmt_num(v)}_s{seed}", model))
     return rows
 
 
