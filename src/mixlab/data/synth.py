@@ -5,6 +5,13 @@ a seed. Within a song the four stems share beat grid and tonality (drums hit on
 the grid, bass plays the chord roots, vocals sing scale tones over the chords,
 other plays the chords) -- exactly the coherence that random mixing across
 songs destroys, so the corpus exercises the effect Paper A studies.
+
+`entangled=True` (the study scale) makes the stems harder to tell apart by spectrum alone, so
+that consistency matters as in real music: "other" plays in the bass register in some songs and
+is a vocal-like lead (vibrato, formants) in others; vocals sometimes sing straight; the bass is
+brighter (its partials reach the other stems' register); and bass, vocals and other rest for
+whole bars, so the presence of each instrument varies. Every extra choice comes from its own
+random stream, so the default corpus is unchanged.
 """
 from __future__ import annotations
 
@@ -34,6 +41,7 @@ class SynthSpec:
     n_test: int = 4
     min_seconds: float = 20.0
     max_seconds: float = 30.0
+    entangled: bool = False
 
 
 def track_names(spec: SynthSpec, split: str) -> list[str]:
@@ -77,8 +85,8 @@ def _onepole_highpass(x, coef):
 
 
 class _Song:
-    def __init__(self, rng: np.random.Generator, sr: int, seconds: float):
-        self.rng, self.sr = rng, sr
+    def __init__(self, rng: np.random.Generator, sr: int, seconds: float, entangle: np.random.Generator | None = None):
+        self.rng, self.sr, self.x = rng, sr, entangle
         self.n = int(round(seconds * sr))
         self.tempo = rng.uniform(80, 140)
         self.beat = int(round(60.0 / self.tempo * sr))
@@ -87,6 +95,21 @@ class _Song:
         prog = PROGRESSIONS[int(rng.integers(len(PROGRESSIONS)))]
         self.n_bars = int(np.ceil(self.n / (4 * self.beat)))
         self.chords = [prog[b % len(prog)] for b in range(self.n_bars)]
+        if self.x is not None:
+            # bars each pitched instrument plays (drums always): at least half of them, different per stem
+            self.plays = {stem: self.x.random(self.n_bars) < self.x.uniform(0.5, 0.95)
+                          for stem in ("bass", "vocals", "other")}
+
+    def _rests(self, stem: str, out: np.ndarray) -> np.ndarray:
+        """Silence the bars `stem` rests in (entangled corpus only), with 10 ms fades."""
+        if self.x is None:
+            return out
+        bar = 4 * self.beat
+        gain = np.repeat(self.plays[stem].astype(float), bar)[: len(out)]
+        gain = np.pad(gain, (0, len(out) - len(gain)))
+        fade = max(1, int(0.01 * self.sr))
+        gain = np.convolve(gain, np.ones(fade) / fade, mode="same")
+        return out * gain
 
     def degree_midi(self, degree, octave=0):
         d = int(degree)
@@ -132,6 +155,8 @@ class _Song:
         rng, sr, beat = self.rng, self.sr, self.beat
         n_harm = int(rng.integers(4, 12))
         amps = [1.0 / k ** rng.uniform(1.0, 2.0) for k in range(1, n_harm + 1)]
+        if self.x is not None:          # brighter: partials up into the vocals' and other's register
+            amps = [1.0 / k ** self.x.uniform(0.5, 1.0) for k in range(1, int(self.x.integers(12, 30)) + 1)]
         decay = rng.uniform(0.15, 0.6)
         step = beat // 2 if rng.random() < 0.5 else beat
         out = np.zeros(self.n)
@@ -141,6 +166,7 @@ class _Song:
                 midi = self.degree_midi(degree) + (12 if (s % 4 == 3 and rng.random() < 0.3) else 0)
                 f0 = np.full(step, _midi_hz(midi))
                 _place(out, start, _additive(f0, sr, amps) * _env(step, sr, 0.005, decay))
+        out = self._rests("bass", out)
         return np.stack([out, out], axis=1)
 
     def vocals(self):
@@ -148,6 +174,8 @@ class _Song:
         vib_rate, vib_depth = rng.uniform(4.5, 6.5), rng.uniform(0.15, 0.5)
         tilt = rng.uniform(0.8, 1.5)
         octave = 2 if rng.random() < 0.5 else 1
+        if self.x is not None and self.x.random() < 0.4:    # a straight voice: no vibrato to give it away
+            vib_depth = self.x.uniform(0.0, 0.05)
         out = np.zeros(self.n)
         pos = 0
         while pos < self.n:
@@ -171,6 +199,7 @@ class _Song:
                 amps.append((0.05 + resonance) / k ** tilt)
             _place(out, pos, _additive(f0, sr, amps) * _env(dur, sr, 0.04, dur / sr * 0.8))
             pos += dur
+        out = self._rests("vocals", out)
         return np.stack([out, out], axis=1)
 
     def other(self):
@@ -180,30 +209,51 @@ class _Song:
         arpeggio = rng.random() < 0.5
         pan = rng.uniform(-0.8, 0.8)
         decay = rng.uniform(0.2, 1.2)
+        octave, lead = 1, None
+        if self.x is not None:
+            octave = int(self.x.choice([0, 1, 1]))          # 0: in the bass register
+            if self.x.random() < 0.5:                      # a vocal-like lead: vibrato and one vowel's formants
+                formants = VOWELS[int(self.x.integers(len(VOWELS)))] * self.x.uniform(0.9, 1.1)
+                lead = (self.x.uniform(4.5, 6.5), self.x.uniform(0.15, 0.4), formants)
         out = np.zeros(self.n)
+
+        def tone(f0):
+            if lead is None:
+                return _additive(f0, sr, amps)
+            rate, depth, formants = lead
+            t = np.arange(len(f0)) / sr
+            f0 = f0 * 2.0 ** (depth * np.sin(2 * np.pi * rate * t) / 12.0)
+            f_mean = float(f0.mean())
+            shaped = [a * (0.05 + sum(np.exp(-0.5 * ((k * f_mean - F) / (0.08 * F + 60)) ** 2) / (i + 1)
+                                      for i, F in enumerate(formants)))
+                      for k, a in enumerate(amps, start=1)]
+            return _additive(f0, sr, shaped)
+
         for bar, degree in enumerate(self.chords):
-            notes = self.triad(degree, 1)
+            notes = self.triad(degree, octave)
             bar_start = bar * 4 * beat
             if arpeggio:
                 step = beat // 2
                 for s in range(8):
                     f0 = np.full(step * 2, _midi_hz(notes[s % 3] + (12 if s >= 4 else 0)))
-                    _place(out, bar_start + s * step, _additive(f0, sr, amps) * _env(2 * step, sr, 0.003, decay / 3))
+                    _place(out, bar_start + s * step, tone(f0) * _env(2 * step, sr, 0.003, decay / 3))
             else:
                 for m in notes:
                     f0 = np.full(4 * beat, _midi_hz(m))
-                    _place(out, bar_start, 0.6 * _additive(f0, sr, amps) * _env(4 * beat, sr, 0.05, decay * 2))
+                    _place(out, bar_start, 0.6 * tone(f0) * _env(4 * beat, sr, 0.05, decay * 2))
+        out = self._rests("other", out)
         gl, gr = np.sqrt(0.5 * (1 - pan)), np.sqrt(0.5 * (1 + pan))
         return np.stack([gl * out, gr * out], axis=1)
 
 
 def render_song(seed: int, split: str, index: int, sample_rate: int,
-                min_seconds: float, max_seconds: float) -> dict[str, np.ndarray]:
+                min_seconds: float, max_seconds: float, entangled: bool = False) -> dict[str, np.ndarray]:
     """All four stems of one song, float32 (T, 2); the mixture is their sum."""
     split_id = SPLITS.index(split)
     rng = np.random.default_rng([seed, split_id, index])
     seconds = rng.uniform(min_seconds, max_seconds)
-    song = _Song(rng, sample_rate, seconds)
+    song = _Song(rng, sample_rate, seconds,
+                 np.random.default_rng([seed, split_id, index, 7]) if entangled else None)
     stems = {name: getattr(song, name)() for name in ("drums", "bass", "vocals", "other")}
     # One small stereo room per song: decorrelated left/right tails, so no stem is
     # exactly mono (L == R makes BSS Eval's filter fit singular, as in real mono stems).
@@ -236,7 +286,8 @@ def build_corpus(root: str | Path, spec: SynthSpec, progress=print) -> Path:
         for index, name in enumerate(names):
             folder = root / subset / name
             folder.mkdir(parents=True, exist_ok=True)
-            stems = render_song(spec.seed, split, index, spec.sample_rate, spec.min_seconds, spec.max_seconds)
+            stems = render_song(spec.seed, split, index, spec.sample_rate, spec.min_seconds, spec.max_seconds,
+                                spec.entangled)
             for stem, audio in stems.items():
                 sf.write(folder / f"{stem}.wav", audio, spec.sample_rate, subtype="PCM_16")
             sf.write(folder / "mixture.wav", sum(stems.values()), spec.sample_rate, subtype="PCM_16")
