@@ -3,6 +3,7 @@
 
 
 PAPER_A = [f"results/fig{i}.pdf" for i in range(1, 6)] + [f"results/table1.{x}" for x in ("md", "csv", "tex")]
+PAPER_A += ["results/effects_a.md"]
 FIG1_P = PLAN.fig1_p
 FIG1_MODELS = PLAN.fig1_models
 FIG2_P = PLAN.fig2_p
@@ -272,6 +273,26 @@ rule table1:
     shell:
         "python -m mixlab table1 --models {params.models:q} --tables {input.tables:q} --out results/table1"
         " --caption {params.caption:q} > {log:q} 2>&1"
+
+
+rule effects_a:
+    input:
+        **{f"fig{i}": f"results/fig{i}.csv" for i in range(1, 6)},
+        table1="results/table1.csv",
+    output:
+        "results/effects_a.md",
+    params:
+        caption=_exp.caption(P, f"Fig. 1 training seeds {_exp.fig1_seeds(P)}; criteria fixed in mixlab.papers.random_mixing.effects"),
+    threads: job_threads("light", "a")
+    resources:
+        **job_resources("light", "a"),
+    conda:
+        ENV
+    log:
+        "results/logs/effects_a.log",
+    shell:
+        "python -m mixlab effects --fig1 {input.fig1:q} --fig2 {input.fig2:q} --fig3 {input.fig3:q} --fig4 {input.fig4:q}"
+        " --fig5 {input.fig5:q} --table1 {input.table1:q} --out {output:q} --caption {params.caption:q} > {log:q} 2>&1"
 
 
 rule paper_a:

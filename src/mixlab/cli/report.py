@@ -20,6 +20,14 @@ def cmd_fig1(a):
     log(f"[fig1] {a.out}, {a.csv}\n{table.round(2).to_string()}")
 
 
+def cmd_effects(a):
+    from mixlab.papers.random_mixing.effects import effects_table, write_effects
+
+    table = effects_table({k: getattr(a, k) for k in ("fig1", "fig2", "fig3", "fig4", "fig5", "table1")})
+    write_effects(table, a.out, a.caption)
+    log(f"[effects] {a.out}\n{table[['effect', 'shown']].to_string(index=False)}")
+
+
 def cmd_fig2(a):
     from mixlab.papers.random_mixing.fig2 import fig2_table, plot_fig2
 
@@ -114,6 +122,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--csv", required=True)
     s.add_argument("--caption", default="")
     s.set_defaults(func=cmd_fig1)
+
+    s = sub.add_parser("effects", help="Paper A: each headline effect, measured, with a fixed criterion -> Markdown")
+    for name in ("fig1", "fig2", "fig3", "fig4", "fig5", "table1"):
+        s.add_argument(f"--{name}", default=None, help=f"results/{name}.csv")
+    s.add_argument("--out", required=True)
+    s.add_argument("--caption", default="")
+    s.set_defaults(func=cmd_effects)
 
     s = sub.add_parser("fig2", help="Paper A Fig. 2 from per-model training curves")
     s.add_argument("--p", type=float, nargs="+", required=True)

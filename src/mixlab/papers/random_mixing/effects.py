@@ -1,0 +1,176 @@
+"""Paper A's headline effects, each with its sign and whether this run shows it beyond seed noise.
+
+Reads the CSVs the figure and table rules wrote and applies one fixed criterion per effect
+(written next to it in the output), so the README's verdicts are computed, not typed:
+
+- Fig. 1: avg SDR(p = 0) - avg SDR(p = 1) > 2 standard errors of that difference (SE from
+  the spread over training seeds; needs >= 2 seeds).
+- Fig. 2: the p = 1 model's validation curve (original and random chunks averaged) ends more
+  than 0.1 dB below its best while its train-original curve still rises after that best; the
+  p = 0 model's validation curve does not (ends within 0.1 dB of its best).
+- Fig. 3: 1 % of fixed mixes is worse than 10 %, 10 % is within 0.3 dB of 100 %, and half the
+  songs is worse than all songs at every R.
+- Fig. 4: per model and shift kind, the mean over test-set seeds rises monotonically from the
+  unshifted set, and the largest shift's gain exceeds 2 standard deviations over the seeds
+  (test-set seeds and, with several Fig. 1 seeds, training seeds).
+- Fig. 5: inconsistent minus consistent pitch shift, and within-song random mixing (t_s = inf)
+  minus original mixes, each > 2 x the training-seed standard deviation of Fig. 1's p = 1 model.
+- Table 1: original minus song-level random > 2 standard errors of the difference over seeds.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+# the paper's numbers, as it states them (Jeon et al., Secs. 3-4, Table 1)
+PAPER = {
+    "fig1": "p=0 minus p=1: +2.1 dB",
+    "fig2": "p = 1: train-original rises, validation falls late in training; p = 0 does not",
+    "fig3": "10 % of fixed mixes ~ 100 %; 1 % worse; half the songs worse",
+    "fig4": "up to +0.9 dB (time, t_s = 1 s), +1.0 dB (pitch)",
+    "fig5": "inconsistent pitch and within-song random mixing help (6.8 dB at t_s = inf vs 6.2 dB)",
+    "table1": "original 6.1 vs song-level random 0.7 dB",
+}
+
+
+def _key(effect: str) -> str:
+    return {"Fig. 1": "fig1", "Fig. 2": "fig2", "Fig. 3": "fig3", "Fig. 4": "fig4", "Fig. 5": "fig5",
+            "Table 1": "table1"}[effect.split(":")[0]]
+
+
+def fig1_effect(fig1: pd.DataFrame):
+    t = fig1.set_index("p")
+    if not {0.0, 1.0} <= set(t.index):
+        return None, None, "needs p = 0 and p = 1"
+    d = t.loc[0.0, "avg"] - t.loc[1.0, "avg"]
+    if "avg_se" not in t:
+        return f"{d:+.2f} dB (one seed)", None, "needs >= 2 training seeds"
+    se = float(np.hypot(t.loc[0.0, "avg_se"], t.loc[1.0, "avg_se"]))
+    seeds = ", ".join(f"{t.loc[p, c]:.2f}" for p in (0.0, 1.0) for c in t.columns if c.startswith("avg_seed"))
+    return (f"{d:+.2f} ± {se:.2f} dB (SE; {int(t['n_seeds'].min())} seeds; p=0 then p=1 per seed: {seeds})",
+            bool(d > 2 * se), "difference > 2 SE")
+
+
+def fig2_effect(fig2: pd.DataFrame, drop_db: float = 0.1):
+    def curves(p):
+        d = fig2[fig2["p"] == p]
+        valid = d[d["split"] == "valid"].groupby("step")["sdr_improvement"].mean().sort_index()
+        train = d[(d["split"] == "train") & (d["kind"] == "original")].set_index("step")["sdr_improvement"].sort_index()
+        return valid, train
+
+    if not {0.0, 1.0} <= set(fig2["p"]):
+        return None, None, "needs p = 0 and p = 1"
+    v1, t1 = curves(1.0)
+    v0, _ = curves(0.0)
+    best1 = v1.idxmax()
+    fall1, fall0 = v1.max() - v1.iloc[-1], v0.max() - v0.iloc[-1]
+    rise1 = t1.iloc[-1] - t1.loc[best1]
+    shown = bool(fall1 > drop_db and rise1 > 0 and fall0 <= drop_db)
+    return (f"p=1: valid best {v1.max():.2f} dB at step {best1}, last {v1.iloc[-1]:.2f} (−{fall1:.2f}); "
+            f"train-original +{rise1:.2f} dB after that; p=0: valid last {fall0:.2f} dB below its best",
+            shown, f"p=1 valid ends > {drop_db} dB below its best while train-original rises; p=0 within {drop_db} dB")
+
+
+def fig3_effect(fig3: pd.DataFrame, near_db: float = 0.3):
+    full = fig3[fig3["set"] == "full"].set_index("fraction")["avg"].sort_index()
+    half = fig3[fig3["set"] == "half"].groupby("fraction")["avg"].mean()
+    if not {0.01, 0.1, 1.0} <= set(full.index):
+        return None, None, "needs R = 1 %, 10 %, 100 %"
+    ok = full[0.01] < full[0.1] and abs(full[0.1] - full[1.0]) <= near_db
+    ok = ok and all(half[f] < full[f] for f in half.index if f in full.index) and len(half) > 0
+    return (f"all songs: 1 % {full[0.01]:.2f}, 10 % {full[0.1]:.2f}, 100 % {full[1.0]:.2f} dB; half: "
+            + ", ".join(f"{f:g}: {half[f]:.2f}" for f in half.index),
+            bool(ok), f"1 % < 10 %, |10 % − 100 %| ≤ {near_db} dB, half < all at each R")
+
+
+def fig4_effects(fig4: pd.DataFrame):
+    rows = []
+    for (model, kind), d in fig4.groupby(["model", "kind"], sort=True):
+        base = d[d["value"] == 0.0]["avg"].mean()
+        g = d[d["value"] > 0].groupby("value")["avg"].agg(["mean", "std", "count"]).sort_index()
+        if g.empty:
+            continue
+        means = [base] + list(g["mean"])
+        gain, spread = g["mean"].iloc[-1] - base, g["std"].fillna(0.0).iloc[-1]
+        monotone = all(b >= a for a, b in zip(means, means[1:]))
+        grid = ", ".join(f"{v:g}: {m - base:+.2f}" for v, m in zip(g.index, g["mean"]))
+        n = int(g["count"].iloc[-1])
+        rows.append((f"Fig. 4: {model}, {kind} shift", f"{grid} dB vs unshifted {base:.2f} (std {spread:.2f}, "
+                     f"{n} sets)", bool(monotone and gain > 2 * spread) if n > 1 else None,
+                     "monotone rise, largest gain > 2 std over seeds" if n > 1 else "needs >= 2 seeds"))
+    return rows
+
+
+def fig5_effects(fig5: pd.DataFrame, fig1: pd.DataFrame):
+    t = fig1.set_index("p")
+    seed_cols = [c for c in t.columns if c.startswith("avg_seed")]
+    spread = float(np.std(t.loc[1.0, seed_cols], ddof=1)) if 1.0 in t.index and len(seed_cols) > 1 else None
+    base = fig5[(fig5["kind"] == "time") & (fig5["value"] == 0.0)]["avg"]
+    rows = []
+
+    def row(name, diff):
+        if spread is None:
+            return (name, f"{diff:+.2f} dB (no seed spread: one Fig. 1 seed)", None, "needs >= 2 Fig. 1 seeds")
+        return (name, f"{diff:+.2f} dB (p = 1 seed std {spread:.2f})", bool(diff > 2 * spread), "> 2 x seed std")
+
+    inf = fig5[(fig5["kind"] == "time") & np.isinf(fig5["value"].astype(float))]["avg"]
+    if len(inf) and len(base):
+        rows.append(row("Fig. 5: within-song random mixing (t_s = inf) vs original mixes", inf.mean() - base.mean()))
+    pitch = fig5[fig5["kind"] == "pitch"]
+    for k, d in pitch.groupby("value"):
+        modes = d.set_index("mode")["avg"]
+        if {"consistent", "inconsistent"} <= set(modes.index):
+            rows.append(row(f"Fig. 5: inconsistent vs consistent pitch shift (±{k:g})",
+                            modes["inconsistent"] - modes["consistent"]))
+    return rows
+
+
+def table1_effect(table1: pd.DataFrame):
+    t = table1.set_index("data")
+    if not {"original", "random"} <= set(t.index):
+        return None, None, "needs both training sets"
+    d = t.loc["original", "avg_mean"] - t.loc["random", "avg_mean"]
+    n = int(t["seeds"].min())
+    if n < 2:
+        return f"{d:+.2f} dB (one seed)", None, "needs >= 2 seeds"
+    se = float(np.sqrt((t.loc["original", "avg_std"] ** 2 + t.loc["random", "avg_std"] ** 2) / n))
+    return (f"original {t.loc['original', 'avg_mean']:.2f}, random {t.loc['random', 'avg_mean']:.2f}: {d:+.2f} ± "
+            f"{se:.2f} dB (SE, {n} seeds)", bool(d > 2 * se), "difference > 2 SE")
+
+
+def effects_table(csvs: dict[str, str | Path]) -> pd.DataFrame:
+    """One row per effect from the figure/table CSVs by name (fig1 ... fig5, table1; a missing one: not measured)."""
+    def read(name):
+        return pd.read_csv(csvs[name]) if csvs.get(name) and Path(csvs[name]).exists() else None
+
+    fig1, fig2, fig3 = read("fig1"), read("fig2"), read("fig3")
+    fig4, fig5, table1 = read("fig4"), read("fig5"), read("table1")
+    rows = []
+    for name, frame, fn in (("Fig. 1: random mixes beat original mixes", fig1, fig1_effect),
+                            ("Fig. 2: p = 1 overfits", fig2, fig2_effect),
+                            ("Fig. 3: 10 % of fixed mixes ≈ 100 %, fewer songs worse", fig3, fig3_effect),
+                            ("Table 1: song-level random songs hurt", table1, table1_effect)):
+        measured, shown, criterion = fn(frame) if frame is not None else (None, None, "not run")
+        rows.append((name, measured, shown, criterion))
+    if fig4 is not None:
+        rows += fig4_effects(fig4)
+    if fig5 is not None and fig1 is not None:
+        rows += fig5_effects(fig5, fig1)
+    out = pd.DataFrame(rows, columns=["effect", "measured", "shown", "criterion"])
+    out.insert(1, "paper", [PAPER[_key(e)] for e in out["effect"]])
+    order = {k: i for i, k in enumerate(PAPER)}
+    return out.sort_values("effect", key=lambda s: s.map(lambda e: order[_key(e)]), kind="stable").reset_index(drop=True)
+
+
+def write_effects(table: pd.DataFrame, out: str | Path, caption: str = "") -> None:
+    mark = {True: "✓", False: "✗"}
+    lines = ["| effect | paper | measured | shown | criterion |", "|---|---|---|---|---|"]
+    for _, e in table.iterrows():
+        shown = mark.get(e["shown"], "n/a") if e["shown"] is not None and not pd.isna(e["shown"]) else "n/a"
+        measured = "not measured" if e["measured"] is None or pd.isna(e["measured"]) else e["measured"]
+        lines.append(f"| {e['effect']} | {e['paper']} | {measured} | {shown} | {e['criterion']} |")
+    if caption:
+        lines += ["", caption]
+    Path(out).write_text("\n".join(lines) + "\n")
