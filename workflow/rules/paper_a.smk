@@ -172,7 +172,7 @@ rule fig2:
         png="results/fig2.png",
     params:
         p=FIG2_P,
-        caption=_exp.caption(P, f"SDX SDR improvement every {P['fig2']['every']} steps, chunks of the training length"),
+        caption=_exp.caption(P, f"SDX SDR improvement every {P['fig2']['every']} steps, chunks of the training length, training seed {_exp.fig1_seeds(P)[0]}"),
     threads: job_threads("light", "a")
     resources:
         **job_resources("light", "a"),
@@ -195,7 +195,8 @@ rule fig3:
         png="results/fig3.png",
     params:
         models=EXPERIMENT_MODELS.get("fig3", []),
-        caption=_exp.caption(P, f"BSS Eval v4 ({P['scorer']} scorer) median of medians, average of stems"),
+        caption=_exp.caption(P, f"BSS Eval v4 ({P['scorer']} scorer) median of medians, average of stems, "
+                               f"(a) one training seed, (b) song subsets {P['fig3']['subset_seeds']}"),
     threads: job_threads("light", "a")
     resources:
         **job_resources("light", "a"),
@@ -217,7 +218,7 @@ rule fig4:
         png="results/fig4.png",
     params:
         rows=json.dumps([labels for labels, _, _ in FIG4_ROWS]),
-        caption=_exp.caption(P, f"per-stem shifted test sets, seeds {P['fig4']['seeds']}, mean ± std over seeds"),
+        caption=_exp.caption(P, f"per-stem shifted test sets, seeds {P['fig4']['seeds']} x training seeds {_exp.fig1_seeds(P)}, mean ± std over seeds"),
     threads: job_threads("light", "a")
     resources:
         **job_resources("light", "a"),
@@ -239,7 +240,7 @@ rule fig5:
         png="results/fig5.png",
     params:
         rows=json.dumps([labels for labels, _, _ in PLAN.fig5_rows()]),
-        caption=_exp.caption(P, "original mixes with per-stem shifts in training, unmodified test set"),
+        caption=_exp.caption(P, "original mixes with per-stem shifts in training, unmodified test set, one training seed per model"),
     threads: job_threads("light", "a")
     resources:
         **job_resources("light", "a"),
