@@ -19,6 +19,17 @@ def test_shipped_config_is_valid(config):
     assert validate(config)["dataset"] == "synthetic"
 
 
+def test_every_shipped_scale_is_valid(config):
+    for scale in ("demo", "study"):
+        assert validate({**config, "scale": scale})["run"] == scale
+
+
+def test_table1_needs_one_training_song_per_stem(config):
+    config["presets"]["study"]["synth"]["n_train"] = 3
+    with pytest.raises(ConfigError, match=r"presets\.study\.synth\.n_train'.*at least 4 training songs"):
+        validate({**config, "scale": "study"})
+
+
 def test_p_out_of_range(config):
     config["presets"]["demo"]["fig1"]["p"] = [0.0, 1.5]
     with pytest.raises(ConfigError, match=r"presets\.demo\.fig1\.p\[1\]': 1\.5 is greater than the maximum of 1"):

@@ -158,6 +158,11 @@ def validate(config: dict, schema_path: str | Path | None = None) -> dict:
         s = merged["synth"]
         if s["min_seconds"] > s["max_seconds"]:
             raise ConfigError(f"config key '{name('synth.min_seconds')}' exceeds max_seconds")
+        # Table 1's song-level random songs take each stem from a different song (caught here, not
+        # after an hour of training the other figures)
+        if "table1" in merged and s["n_train"] < 4:
+            raise ConfigError(f"config key '{name('synth.n_train')}': Table 1's song-level random songs need at "
+                              f"least 4 training songs (one per stem), got {s['n_train']}")
     fma = merged["mixit"]["fma"]
     if fma == "fma":
         # required only by Paper B's pre-training; the workflow asks for it when such a job is needed
