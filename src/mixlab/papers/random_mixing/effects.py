@@ -35,11 +35,6 @@ PAPER = {
 }
 
 
-def _key(effect: str) -> str:
-    return {"Fig. 1": "fig1", "Fig. 2": "fig2", "Fig. 3": "fig3", "Fig. 4": "fig4", "Fig. 5": "fig5",
-            "Table 1": "table1"}[effect.split(":")[0]]
-
-
 def fig1_effect(fig1: pd.DataFrame):
     t = fig1.set_index("p")
     if not {0.0, 1.0} <= set(t.index):
@@ -147,29 +142,29 @@ def effects_table(csvs: dict[str, str | Path]) -> pd.DataFrame:
 
     fig1, fig2, fig3 = read("fig1"), read("fig2"), read("fig3")
     fig4, fig5, table1 = read("fig4"), read("fig5"), read("table1")
-    rows = []
-    for name, frame, fn in (("Fig. 1: random mixes beat original mixes", fig1, fig1_effect),
-                            ("Fig. 2: p = 1 overfits", fig2, fig2_effect),
-                            ("Fig. 3: 10 % of fixed mixes ≈ 100 %, fewer songs worse", fig3, fig3_effect),
-                            ("Table 1: song-level random songs hurt", table1, table1_effect)):
-        measured, shown, criterion = fn(frame) if frame is not None else (None, None, "not run")
-        rows.append((name, measured, shown, criterion))
+    rows = []   # (paper key, effect, measured, shown, criterion), in the paper's order
+
+    def one(key, name, frame, fn):
+        rows.append((key, name, *(fn(frame) if frame is not None else (None, None, "not run"))))
+
+    one("fig1", "Fig. 1: random mixes beat original mixes", fig1, fig1_effect)
+    one("fig2", "Fig. 2: p = 1 overfits", fig2, fig2_effect)
+    one("fig3", "Fig. 3: 10 % of fixed mixes ≈ 100 %, fewer songs worse", fig3, fig3_effect)
     if fig4 is not None:
-        rows += fig4_effects(fig4)
+        rows += [("fig4", *r) for r in fig4_effects(fig4)]
     if fig5 is not None and fig1 is not None:
-        rows += fig5_effects(fig5, fig1)
-    out = pd.DataFrame(rows, columns=["effect", "measured", "shown", "criterion"])
-    out.insert(1, "paper", [PAPER[_key(e)] for e in out["effect"]])
-    order = {k: i for i, k in enumerate(PAPER)}
-    return out.sort_values("effect", key=lambda s: s.map(lambda e: order[_key(e)]), kind="stable").reset_index(drop=True)
+        rows += [("fig5", *r) for r in fig5_effects(fig5, fig1)]
+    one("table1", "Table 1: song-level random songs hurt", table1, table1_effect)
+    out = pd.DataFrame(rows, columns=["key", "effect", "measured", "shown", "criterion"])
+    out.insert(2, "paper", out["key"].map(PAPER))
+    return out.drop(columns="key")
 
 
 def write_effects(table: pd.DataFrame, out: str | Path, caption: str = "") -> None:
-    mark = {True: "✓", False: "✗"}
     lines = ["| effect | paper | measured | shown | criterion |", "|---|---|---|---|---|"]
     for _, e in table.iterrows():
-        shown = mark.get(e["shown"], "n/a") if e["shown"] is not None and not pd.isna(e["shown"]) else "n/a"
-        measured = "not measured" if e["measured"] is None or pd.isna(e["measured"]) else e["measured"]
+        shown = {True: "✓", False: "✗"}.get(e["shown"], "n/a")        # None/NaN: no verdict
+        measured = "not measured" if pd.isna(e["measured"]) else e["measured"]
         lines.append(f"| {e['effect']} | {e['paper']} | {measured} | {shown} | {e['criterion']} |")
     if caption:
         lines += ["", caption]
