@@ -3,6 +3,7 @@ import numpy as np
 import pandas as pd
 
 from mixlab.papers.random_mixing import effects as E
+from mixlab.papers.verdicts import write_effects
 
 
 def _fig1(d0, d1, seeds=True):
@@ -68,6 +69,6 @@ def test_fig5_and_table1_and_the_written_table(tmp_path):
         frame.to_csv(paths[name], index=False)
     table = E.effects_table(paths)
     assert table["effect"].str.startswith("Fig. 1").iloc[0] and "+2.1 dB" in table["paper"].iloc[0]
-    E.write_effects(table, tmp_path / "effects.md", "caption")
+    write_effects(table, tmp_path / "effects.md", "caption")
     text = (tmp_path / "effects.md").read_text()
     assert "| ✓ |" in text and "| ✗ |" in text and "not run" in text             # Fig. 2, 3 had no CSV

@@ -136,7 +136,7 @@ def test_exactly_mono_stems_are_ill_posed_for_museval_itself():
 @pytest.mark.slow
 def test_crosscheck_fails_on_a_wrong_frame(tiny_corpus):
     name = list_tracks(tiny_corpus, "test")[0]
-    refs = load_stems(track_dir(tiny_corpus, "test", name), 8000)
+    refs = load_stems(track_dir(tiny_corpus, "test", name), 8000)[:, :24000]     # 3 frames: museval runs twice
     ests = noisy_estimates(refs, [2, 4, 6, 8])
     fast = np.array(bss_eval(refs, ests, 8000, "fast"))
     assert crosscheck(refs, ests, fast, 8000)["ok"]

@@ -44,3 +44,27 @@ def test_stems_share_the_beat():
     b2 = onset_env(other["bass"])[: len(d)]
     cross = np.corrcoef(d[: len(b2)], b2)[0, 1]
     assert same > cross + 0.1
+
+
+def _silent_bars(x, sr):
+    """Fraction of 0.5 s windows in which a stem is silent (< -60 dB re its peak)."""
+    w = sr // 2
+    e = np.array([np.sqrt(np.mean(x[i:i + w] ** 2)) for i in range(0, len(x) - w, w)])
+    return float(np.mean(e < 1e-3 * np.abs(x).max()))
+
+
+def test_entangled_songs_rest_for_whole_bars_and_leave_the_plain_corpus_alone():
+    plain = render_song(0, "train", 0, 8000, 12.0, 12.0)
+    np.testing.assert_array_equal(plain["bass"], render_song(0, "train", 0, 8000, 12.0, 12.0, entangled=False)["bass"])
+    tangled = [render_song(0, "train", i, 8000, 12.0, 12.0, entangled=True) for i in range(4)]
+    assert max(_silent_bars(plain[s], 8000) for s in ("bass", "vocals", "other")) < 0.1
+    rests = [_silent_bars(song[s], 8000) for song in tangled for s in ("bass", "vocals", "other")]
+    assert max(rests) > 0.2 and np.mean(rests) > 0.05          # instruments of variable presence
+
+
+def test_the_fma_like_corpus_can_hold_entangled_songs():
+    from mixlab.data.fma_synth import _song_audio
+
+    plain = _song_audio(0, 3, 8000, 12.0)
+    np.testing.assert_array_equal(plain, _song_audio(0, 3, 8000, 12.0, entangled=False))
+    assert not np.allclose(plain, _song_audio(0, 3, 8000, 12.0, entangled=True))

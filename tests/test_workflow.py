@@ -27,11 +27,19 @@ def _snakemake(tmp_path, tree, *targets):
             "--config", "scale=tiny", "dataset=musdb", f"musdb_root={tree}"]
 
 
-@pytest.mark.slow
-def test_paper_a_figures_at_tiny_scale(tmp_path, real_names_tree):
-    cmd = _snakemake(tmp_path, real_names_tree, "paper_a")
+@pytest.fixture(scope="module")
+def paper_a_run(tmp_path_factory, real_names_tree):
+    """One uninterrupted `paper_a` run: checked by the figures test, the reference of the kill test."""
+    workdir = tmp_path_factory.mktemp("paper_a")
+    cmd = _snakemake(workdir, real_names_tree, "paper_a")
     res = subprocess.run(cmd, capture_output=True, text=True)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    return workdir, cmd
+
+
+@pytest.mark.slow
+def test_paper_a_figures_at_tiny_scale(paper_a_run):
+    tmp_path, cmd = paper_a_run
     results = tmp_path / "results"
     for t in TARGETS:
         assert (tmp_path / t).read_bytes().startswith(b"%PDF")
@@ -192,43 +200,52 @@ def _job_counts(dry_run_output: str) -> dict:
 
 
 @pytest.mark.slow
-def test_kill_9_unlock_and_rerun_equals_an_uninterrupted_run(tmp_path, real_names_tree):
+def test_kill_9_unlock_and_rerun_equals_an_uninterrupted_run(tmp_path, real_names_tree, paper_a_run):
     """A power cut at a random moment: the rerun needs --unlock, then finishes with every CSV identical to an
-    uninterrupted run, and no training that had finished starts again from step 0."""
+    uninterrupted run (the `paper_a` run, a superset of this target's jobs), and no training that had finished
+    starts again from step 0."""
     import os
     import random
     import signal
     import time
 
     target = "results/fig1.pdf"
-    ref, cut = tmp_path / "ref", tmp_path / "cut"
-    t0 = time.perf_counter()
-    res = subprocess.run(_snakemake(ref, real_names_tree, target), capture_output=True, text=True)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    duration = time.perf_counter() - t0
-
-    moment = random.Random().uniform(0.15, 0.85) * duration
-    proc = subprocess.Popen(_snakemake(cut, real_names_tree, target), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    time.sleep(moment)
-    assert proc.poll() is None, f"finished before the kill at {moment:.1f} s"
-    os.killpg(proc.pid, signal.SIGKILL)                     # snakemake and every job it runs
-    proc.wait()
+    ref, cut = paper_a_run[0], tmp_path / "cut"
+    # the moment: a random number of finished jobs, then a random fraction of a second (mid-job, often mid-training)
+    cut.mkdir()
+    n_jobs = _job_counts(subprocess.run(_snakemake(cut, real_names_tree, target, "-n"), capture_output=True,
+                                        text=True, check=True).stdout)
+    total = sum(n_jobs.values())
+    rng = random.Random()
+    after, delay = rng.randint(1, total - 3), rng.uniform(0.0, 0.5)
+    console = tmp_path / "console.txt"
+    with console.open("w") as out:
+        proc = subprocess.Popen(_snakemake(cut, real_names_tree, target), stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        deadline = time.time() + 600
+        while console.read_text().count("Finished jobid") < after:
+            assert proc.poll() is None and time.time() < deadline, f"never reached {after} finished jobs"
+            time.sleep(0.05)
+        time.sleep(delay)
+        moment = f"after {after} of {total} jobs + {delay:.2f} s"
+        assert proc.poll() is None, f"finished before the kill ({moment})"
+        os.killpg(proc.pid, signal.SIGKILL)                     # snakemake and every job it runs
+        proc.wait()
 
     locked = subprocess.run(_snakemake(cut, real_names_tree, target), capture_output=True, text=True)
     assert locked.returncode != 0 and "--unlock" in locked.stdout + locked.stderr
     subprocess.run(_snakemake(cut, real_names_tree, target, "--unlock"), capture_output=True, check=True)
     res = subprocess.run(_snakemake(cut, real_names_tree, target), capture_output=True, text=True)
-    assert res.returncode == 0, f"killed at {moment:.1f} s\n" + res.stdout[-3000:] + res.stderr[-3000:]
+    assert res.returncode == 0, f"killed {moment}\n" + res.stdout[-3000:] + res.stderr[-3000:]
 
-    csvs = sorted(p.relative_to(ref) for p in ref.rglob("*.csv"))
+    csvs = sorted(p.relative_to(cut) for p in cut.rglob("*.csv"))
     assert len(csvs) >= 3
     for rel in csvs:
         if rel.name.endswith(".history.csv"):      # training histories: equal but for the measured steps/s
             a, b = (pd.read_csv(d / rel).drop(columns="steps_per_s") for d in (ref, cut))
-            pd.testing.assert_frame_equal(a, b, check_exact=True, obj=f"{rel} (killed at {moment:.1f} s)")
+            pd.testing.assert_frame_equal(a, b, check_exact=True, obj=f"{rel} (killed {moment})")
             continue
-        assert (cut / rel).read_bytes() == (ref / rel).read_bytes(), f"{rel} differs (killed at {moment:.1f} s)"
+        assert (cut / rel).read_bytes() == (ref / rel).read_bytes(), f"{rel} differs (killed {moment})"
     for log in (cut / "results" / "tiny-musdb" / "logs" / "train").rglob("*.log"):
         lines = log.read_text().splitlines()
         finished = [i for i, line in enumerate(lines) if line.startswith("[train] wrote")]

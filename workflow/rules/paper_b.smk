@@ -4,7 +4,7 @@
 
 M = P["mixit"]
 MIXIT_ROWS = _mx.table_rows(M)
-PAPER_B = [f"results/mixit/table{i}.{x}" for i in (1, 2, 3) for x in ("md", "csv", "tex")]
+PAPER_B = [f"results/mixit/table{i}.{x}" for i in (1, 2, 3) for x in ("md", "csv", "tex")] + ["results/mixit/effects.md"]
 # with released_root: the authors' released Table 1 and 3 models scored here, beside the paper's numbers
 PAPER_B_RELEASED = [f"results/mixit/released/table{i}.{x}" for i in (1, 3) for x in ("md", "csv")]
 if P["released_root"]:
@@ -176,14 +176,16 @@ rule finetune_mixit:
 
 rule mixit_table:
     input:
-        csdr=lambda w: [f"{RES}/scores/test/mixit/{m}.csv" for _, m in MIXIT_ROWS[w.table]],
-        usdr=lambda w: [f"{RES}/usdr/test/mixit/{m}.csv" for _, m in MIXIT_ROWS[w.table]],
+        # row-major over the fine-tuning seeds: row 0's seeds first
+        csdr=lambda w: [f"{RES}/scores/test/mixit/{s}.csv" for _, m in MIXIT_ROWS[w.table] for s in _mx.seeded_ids(M, m)],
+        usdr=lambda w: [f"{RES}/usdr/test/mixit/{s}.csv" for _, m in MIXIT_ROWS[w.table] for s in _mx.seeded_ids(M, m)],
         crosscheck=crosscheck_input("mixit"),
     output:
         report(multiext("results/mixit/{table}", ".md", ".csv", ".tex"), category="Paper B",
                caption="../report/mixit_table.rst"),
     params:
         rows=lambda w: json.dumps([labels for labels, _ in MIXIT_ROWS[w.table]]),
+        seeds=["--seeds", *map(str, _mx.seeds(M))] if len(_mx.seeds(M)) > 1 else [],
         out=lambda w: f"results/mixit/{w.table}",
         caption=lambda w: _mx.caption(P),
     threads: job_threads("light", "b")
@@ -194,8 +196,27 @@ rule mixit_table:
     log:
         f"{RES}/logs/mixit/{{table}}.log",
     shell:
-        "python -m mixlab mixit-table --rows {params.rows:q} --csdr {input.csdr:q} --usdr {input.usdr:q}"
+        "python -m mixlab mixit-table --rows {params.rows:q} {params.seeds:q} --csdr {input.csdr:q} --usdr {input.usdr:q}"
         " --out {params.out:q} --caption {params.caption:q} > {log:q} 2>&1"
+
+
+rule effects_b:
+    input:
+        **{f"table{i}": f"results/mixit/table{i}.csv" for i in (1, 2, 3)},
+    output:
+        "results/mixit/effects.md",
+    params:
+        caption=_mx.caption(P) + "; criteria fixed in mixlab.papers.mixit.effects",
+    threads: job_threads("light", "b")
+    resources:
+        **job_resources("light", "b"),
+    conda:
+        ENV
+    log:
+        f"{RES}/logs/mixit/effects.log",
+    shell:
+        "python -m mixlab mixit-effects --table1 {input.table1:q} --table2 {input.table2:q} --table3 {input.table3:q}"
+        " --out {output:q} --caption {params.caption:q} > {log:q} 2>&1"
 
 
 rule released_table:

@@ -21,11 +21,21 @@ def cmd_fig1(a):
 
 
 def cmd_effects(a):
-    from mixlab.papers.random_mixing.effects import effects_table, write_effects
+    from mixlab.papers.random_mixing.effects import effects_table
+    from mixlab.papers.verdicts import write_effects
 
     table = effects_table({k: getattr(a, k) for k in ("fig1", "fig2", "fig3", "fig4", "fig5", "table1")})
     write_effects(table, a.out, a.caption)
     log(f"[effects] {a.out}\n{table[['effect', 'shown']].to_string(index=False)}")
+
+
+def cmd_mixit_effects(a):
+    from mixlab.papers.mixit.effects import effects_table
+    from mixlab.papers.verdicts import write_effects
+
+    table = effects_table({k: getattr(a, k) for k in ("table1", "table2", "table3")})
+    write_effects(table, a.out, a.caption)
+    log(f"[mixit-effects] {a.out}\n{table[['effect', 'shown']].to_string(index=False)}")
 
 
 def cmd_fig2(a):
@@ -76,9 +86,11 @@ def cmd_mixit_table(a):
     from mixlab.papers.mixit.tables import build_table, write_table
 
     labels = json.loads(a.rows)
-    if not (len(labels) == len(a.csdr) == len(a.usdr)):
-        raise SystemExit("mixit-table: --rows, --csdr and --usdr need one entry per model each")
-    table = build_table(labels, a.csdr, a.usdr)
+    n = len(a.seeds or [None])
+    if not (len(labels) * n == len(a.csdr) == len(a.usdr)):
+        raise SystemExit(f"mixit-table: --csdr and --usdr need one entry per row and seed each ({len(labels)} rows x "
+                         f"{n} seeds; got {len(a.csdr)} and {len(a.usdr)})")
+    table = build_table(labels, a.csdr, a.usdr, a.seeds)
     for p in write_table(table, list(labels[0]), a.out, a.caption):
         log(f"[mixit-table] wrote {p}")
 
@@ -130,6 +142,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--caption", default="")
     s.set_defaults(func=cmd_effects)
 
+    s = sub.add_parser("mixit-effects", help="Paper B: each headline effect, measured, with a fixed criterion -> Markdown")
+    for name in ("table1", "table2", "table3"):
+        s.add_argument(f"--{name}", default=None, help=f"results/mixit/{name}.csv")
+    s.add_argument("--out", required=True)
+    s.add_argument("--caption", default="")
+    s.set_defaults(func=cmd_mixit_effects)
+
     s = sub.add_parser("fig2", help="Paper A Fig. 2 from per-model training curves")
     s.add_argument("--p", type=float, nargs="+", required=True)
     s.add_argument("--curves", nargs="+", required=True)
@@ -163,7 +182,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(func=cmd_table1)
 
     s = sub.add_parser("mixit-table", help="Paper B Table 1, 2 or 3 (.md, .csv, .tex)")
-    s.add_argument("--rows", required=True, help="JSON list of label dicts, one per model")
+    s.add_argument("--rows", required=True, help="JSON list of label dicts, one per row")
+    s.add_argument("--seeds", type=int, nargs="+", default=None,
+                   help="fine-tuning seeds: the tables below are then row-major, one per row and seed (default: one)")
     s.add_argument("--csdr", nargs="+", required=True, help="per-track museval medians CSVs")
     s.add_argument("--usdr", nargs="+", required=True, help="uSDR CSVs")
     s.add_argument("--out", required=True, help="path without suffix")

@@ -43,6 +43,7 @@ class FMASynthSpec:
     min_seconds: float = 20.0
     max_seconds: float = 30.0
     high_rate_every: int = 4  # every k-th good file is encoded above the corpus rate
+    entangled: bool = False   # songs of the entangled generator (mixlab.data.synth), as the study scale's MUSDB
 
 
 def _neighbour_rate(rate: int, up: bool) -> int:
@@ -57,9 +58,10 @@ def track_id(index: int) -> str:
     return f"{2 + 137 * index:06d}"
 
 
-def _song_audio(seed: int, index: int, rate: int, seconds: float) -> np.ndarray:
+def _song_audio(seed: int, index: int, rate: int, seconds: float, entangled: bool = False) -> np.ndarray:
     rng = np.random.default_rng([seed, 7, index])
-    song = _Song(rng, rate, seconds)
+    # the entangled generator draws from its own stream: the plain corpus stays byte-identical
+    song = _Song(rng, rate, seconds, np.random.default_rng([seed, 7, index, 7]) if entangled else None)
     names = ["drums", "bass", "vocals", "other"]
     keep = [n for n in names if rng.random() < 0.6] or [names[int(rng.integers(4))]]
     mix = sum(getattr(song, n)() * 10 ** (rng.uniform(-6, 0) / 20) for n in keep)
@@ -96,7 +98,7 @@ def build_fma_corpus(root: str | Path, spec: FMASynthSpec, progress=print) -> Pa
         rate = high if spec.high_rate_every and i % spec.high_rate_every == spec.high_rate_every - 1 \
             else spec.sample_rate
         seconds = float(rng.uniform(spec.min_seconds, spec.max_seconds))
-        _write_mp3(_path(root, "full", tid), _song_audio(spec.seed, i, rate, seconds), rate)
+        _write_mp3(_path(root, "full", tid), _song_audio(spec.seed, i, rate, seconds, spec.entangled), rate)
         entries.append({"id": tid, "rate": rate, "seconds": round(seconds, 3), "kind": "good"})
         progress(f"[fma-synth] {i + 1}/{spec.full}: {tid}.mp3 ({seconds:.1f} s at {rate} Hz)")
     planted = []

@@ -4,6 +4,8 @@ Ids: pre-trained models `{size}_{subset}` (MixIT on that FMA subset); fine-tuned
 models `{size}_{init}_{mode}` with init `scratch` or `fma-{subset}` and mode
 `full` (all weights train) or `frozen` (separator frozen, Table 2). A model
 several tables share (e.g. medium_fma-large_full in Tables 1 and 3) is trained once.
+With several fine-tuning seeds (`mixit.seeds`), the first seed's model keeps the plain id
+and the others add `_s{seed}`; a table row is then the mean over its seeds' models.
 No torch import: the workflow reads this at parse time.
 """
 from __future__ import annotations
@@ -11,13 +13,26 @@ from __future__ import annotations
 SIZES = ("small", "medium", "large")
 
 
-def model_id(size: str, subset: str | None, mode: str) -> str:
-    return f"{size}_{'scratch' if subset is None else 'fma-' + subset}_{mode}"
+def model_id(size: str, subset: str | None, mode: str, seed: int | None = None) -> str:
+    """seed: None for the first fine-tuning seed (the plain id), else that seed."""
+    return f"{size}_{'scratch' if subset is None else 'fma-' + subset}_{mode}" + ("" if seed is None else f"_s{seed}")
 
 
 def parse_model_id(mid: str) -> dict:
-    size, init, mode = mid.split("_")
-    return {"size": size, "subset": None if init == "scratch" else init.removeprefix("fma-"), "mode": mode}
+    size, init, mode, *seed = mid.split("_")
+    return {"size": size, "subset": None if init == "scratch" else init.removeprefix("fma-"), "mode": mode,
+            "seed": int(seed[0].removeprefix("s")) if seed else None}
+
+
+def seeds(M: dict) -> list[int]:
+    """The fine-tuning seeds each table row is trained with (default: the one of `mixit.finetune.seed`)."""
+    return list(M.get("seeds") or [M["finetune"]["seed"]])
+
+
+def seeded_ids(M: dict, mid: str) -> list[str]:
+    """The model ids of one table row, one per fine-tuning seed (the first is `mid` itself)."""
+    p = parse_model_id(mid)
+    return [mid] + [model_id(p["size"], p["subset"], p["mode"], s) for s in seeds(M)[1:]]
 
 
 def table_rows(M: dict) -> dict[str, list[tuple[dict, str]]]:
@@ -41,8 +56,9 @@ def finetuned_models(M: dict) -> list[str]:
     seen = []
     for rows in table_rows(M).values():
         for _, mid in rows:
-            if mid not in seen:
-                seen.append(mid)
+            for m in seeded_ids(M, mid):
+                if m not in seen:
+                    seen.append(m)
     return seen
 
 
@@ -68,7 +84,8 @@ def pretrain_spec(M: dict, sample_rate: int, size: str) -> dict:
 
 def finetune_spec(M: dict, sample_rate: int, mid: str) -> dict:
     p = parse_model_id(mid)
-    train = {**M["finetune"], "lr": M["lr"][p["size"]]}
+    seed = seeds(M)[0] if p["seed"] is None else p["seed"]
+    train = {**M["finetune"], "lr": M["lr"][p["size"]], "seed": seed}
     if p["mode"] == "frozen":
         train.update(steps=M["frozen_steps"], freeze_separator=True)
     return {"stage": "finetune", "model": _model(M, sample_rate, p["size"], 4), "train": train}
@@ -79,7 +96,9 @@ def caption(P: dict) -> str:
     M = P["mixit"]
     fma = "real FMA" if M["fma"] == "fma" else "synthetic FMA-like MP3 corpus"
     sizes = ", ".join(f"{k}: B{v['n_blocks']} D{v['emb_dim']}" for k, v in M["sizes"].items())
-    return (f"scale={P['scale']}, {P['sample_rate']} Hz, fine-tuning data={P['dataset']}, pre-training data={fma}, "
+    n = len(seeds(M))
+    runs = f"mean of {n} fine-tuning seeds ({', '.join(map(str, seeds(M)))}; one pre-training each), " if n > 1 else ""
+    return (f"scale={P['scale']}, {P['sample_rate']} Hz, {runs}fine-tuning data={P['dataset']}, pre-training data={fma}, "
             f"BS-Locoformer sizes {sizes}, "
             f"N={M['n_outputs']}, pre-training {M['pretrain']['steps']} steps x batch {M['pretrain']['batch_size']}, "
             f"fine-tuning {M['finetune']['steps']} (frozen: {M['frozen_steps']}) steps x batch "

@@ -2,11 +2,14 @@
 
 cSDR: museval SDR, median over 1 s frames per song, then median over songs.
 uSDR: song-level SNR, mean over songs. "Average" is the mean of the four stems.
+With several fine-tuning seeds a row is the mean over its seeds' models, with the standard
+error of the averages over seeds and each seed's averages beside it (no seed hidden).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from mixlab.data.layout import STEMS
@@ -28,9 +31,33 @@ def scores_row(per_track_csv: str | Path, usdr_csv: str | Path) -> dict[str, flo
     return row
 
 
-def build_table(labels: list[dict], per_track_csvs: list, usdr_csvs: list) -> pd.DataFrame:
-    """labels: one dict of label columns per row (e.g. {"ID": "S1", "Model": ..., "Pretrain": ...})."""
-    return pd.DataFrame([{**lab, **scores_row(c, u)} for lab, c, u in zip(labels, per_track_csvs, usdr_csvs)])
+def build_table(labels: list[dict], per_track_csvs: list, usdr_csvs: list, seeds: list[int] | None = None) -> pd.DataFrame:
+    """labels: one dict of label columns per row (e.g. {"ID": "S1", "Model": ..., "Pretrain": ...}).
+    seeds: the fine-tuning seeds; the CSVs are then row-major, len(seeds) per row (row 0's seeds first)."""
+    seeds = list(seeds or [None])
+    n = len(seeds)
+    if not len(per_track_csvs) == len(usdr_csvs) == n * len(labels):
+        raise ValueError(f"{len(labels)} rows x {n} seeds need as many cSDR and uSDR tables "
+                         f"(got {len(per_track_csvs)} and {len(usdr_csvs)})")
+    rows = []
+    for i, lab in enumerate(labels):
+        per_seed = pd.DataFrame([scores_row(c, u) for c, u in
+                                 zip(per_track_csvs[i * n:(i + 1) * n], usdr_csvs[i * n:(i + 1) * n])])
+        row = {**lab, **per_seed.mean().to_dict()}
+        if n > 1:
+            for m in ("cSDR", "uSDR"):
+                row[f"average_{m}_se"] = float(per_seed[f"average_{m}"].std(ddof=1) / np.sqrt(n))
+            row["n_seeds"] = n
+            for seed, (_, r) in zip(seeds, per_seed.iterrows()):
+                for m in ("cSDR", "uSDR"):
+                    row[f"average_{m}_seed{seed}"] = float(r[f"average_{m}"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _cell(r, v: str) -> str:
+    se = f"{v}_se"
+    return f"{r[v]:.2f} ± {r[se]:.2f}" if se in r.index else f"{r[v]:.2f}"
 
 
 def write_table(table: pd.DataFrame, label_cols: list[str], stem: str | Path, caption: str = "") -> list[Path]:
@@ -41,7 +68,9 @@ def write_table(table: pd.DataFrame, label_cols: list[str], stem: str | Path, ca
     md = [head1, "|---" * (len(label_cols) + len(values)) + "|"]
     for _, r in table.iterrows():
         md.append("| " + " | ".join(str(r[c]) for c in label_cols) + " | "
-                  + " | ".join(f"{r[v]:.2f}" for v in values) + " |")
+                  + " | ".join(_cell(r, v) for v in values) + " |")
+    if "n_seeds" in table:
+        md += ["", "Averages: mean ± standard error over the fine-tuning seeds; each seed's averages are in the CSV."]
     if caption:
         md += ["", caption]
     tex = ["\\begin{tabular}{" + "l" * len(label_cols) + "c" * len(values) + "}", "\\toprule",
@@ -49,8 +78,8 @@ def write_table(table: pd.DataFrame, label_cols: list[str], stem: str | Path, ca
            + " \\\\",
            " & ".join(label_cols) + " & " + " & ".join(["cSDR & uSDR"] * len(groups)) + " \\\\", "\\midrule"]
     for _, r in table.iterrows():
-        tex.append(" & ".join(str(r[c]) for c in label_cols) + " & " + " & ".join(f"{r[v]:.2f}" for v in values)
-                   + " \\\\")
+        tex.append(" & ".join(str(r[c]) for c in label_cols) + " & "
+                   + " & ".join(_cell(r, v).replace("±", "$\\pm$") for v in values) + " \\\\")
     tex += ["\\bottomrule", "\\end{tabular}"]
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+
 # the paper's numbers, as it states them (Jeon et al., Secs. 3-4, Table 1)
 PAPER = {
     "fig1": "p=0 minus p=1: +2.1 dB",
@@ -158,14 +159,3 @@ def effects_table(csvs: dict[str, str | Path]) -> pd.DataFrame:
     out = pd.DataFrame(rows, columns=["key", "effect", "measured", "shown", "criterion"])
     out.insert(2, "paper", out["key"].map(PAPER))
     return out.drop(columns="key")
-
-
-def write_effects(table: pd.DataFrame, out: str | Path, caption: str = "") -> None:
-    lines = ["| effect | paper | measured | shown | criterion |", "|---|---|---|---|---|"]
-    for _, e in table.iterrows():
-        shown = {True: "✓", False: "✗"}.get(e["shown"], "n/a")        # None/NaN: no verdict
-        measured = "not measured" if pd.isna(e["measured"]) else e["measured"]
-        lines.append(f"| {e['effect']} | {e['paper']} | {measured} | {shown} | {e['criterion']} |")
-    if caption:
-        lines += ["", caption]
-    Path(out).write_text("\n".join(lines) + "\n")

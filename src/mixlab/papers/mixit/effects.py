@@ -1,0 +1,101 @@
+"""Paper B's headline effects, each with its sign and whether this run shows it beyond seed noise.
+
+Reads the Tables 1-3 CSVs (mixlab.papers.mixit.tables) and applies one fixed criterion per
+effect, written next to it in the output, so the README's verdicts are computed, not typed.
+A difference is "beyond seed noise" when it exceeds 2 standard errors, the SE of each row
+taken over its fine-tuning seeds (independent runs: the two SEs add in quadrature); with one
+seed there is no verdict.
+
+- Table 1, per size: MixIT-pre-trained minus from-scratch full fine-tuning, average cSDR and
+  average uSDR each > 2 SE.
+- Table 2, per size: the frozen MixIT-pre-trained separator minus a frozen random one, average
+  cSDR and uSDR each > 2 SE.
+- Table 3: every pre-training subset beats no pre-training (> 2 SE, average cSDR), and the largest
+  subset is not worse than the smallest.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+# the paper's numbers (Table 1, Table 2, Table 3: average cSDR / uSDR in dB, MUSDB18-HQ test set)
+PAPER = {
+    "table1": "MixIT minus scratch: S +0.40/+0.31, M +0.42/+0.55, L +0.32/+0.51 dB (cSDR/uSDR)",
+    "table2": "frozen MixIT minus frozen random: S +3.46/+3.05, M +4.02/+3.59, L +3.66/+3.28 dB (cSDR/uSDR)",
+    "table3": "cSDR: none 9.04, small 9.30, medium 9.40, large 9.46, full 9.51 dB",
+}
+METRICS = ("cSDR", "uSDR")
+
+
+def _diff(a: pd.Series, b: pd.Series, m: str) -> tuple[float, float | None]:
+    """a - b in average m, and its SE (None with one seed)."""
+    d = float(a[f"average_{m}"] - b[f"average_{m}"])
+    se = f"average_{m}_se"
+    return d, (float(np.hypot(a[se], b[se])) if se in a.index and not pd.isna(a[se]) else None)
+
+
+def _verdict(name: str, paper: str, a: pd.Series, b: pd.Series, what: str) -> tuple:
+    parts, shown = [], True
+    for m in METRICS:
+        d, se = _diff(a, b, m)
+        parts.append(f"{m} {d:+.2f}" + ("" if se is None else f" ± {se:.2f}"))
+        shown = shown and se is not None and d > 2 * se
+    n = int(a["n_seeds"]) if "n_seeds" in a.index else 1
+    measured = f"{what}: " + ", ".join(parts) + f" dB ({'SE, ' if n > 1 else ''}{n} seed{'s' if n > 1 else ''})"
+    if n < 2:
+        return name, paper, measured, None, "needs >= 2 fine-tuning seeds"
+    return name, paper, measured, bool(shown), "cSDR and uSDR differences each > 2 SE"
+
+
+def _size(model: str) -> str:
+    return model.removeprefix("BS-Locoformer (").rstrip(")")
+
+
+def table1_effects(t1: pd.DataFrame) -> list[tuple]:
+    rows = []
+    for model, d in t1.groupby("Model", sort=False):
+        by = d.set_index("Pretrain")
+        if {"-", "MixIT"} <= set(by.index):
+            rows.append(_verdict(f"Table 1: MixIT pre-training helps fine-tuning ({_size(model)})", PAPER["table1"],
+                                 by.loc["MixIT"], by.loc["-"], "MixIT minus scratch"))
+    return rows
+
+
+def table2_effects(t2: pd.DataFrame) -> list[tuple]:
+    rows = []
+    for size, d in t2.groupby("Model size", sort=False):
+        by = d.set_index("Pretrain")
+        if {"-", "MixIT"} <= set(by.index):
+            rows.append(_verdict(f"Table 2: a frozen MixIT separator beats a frozen random one ({size})",
+                                 PAPER["table2"], by.loc["MixIT"], by.loc["-"], "frozen MixIT minus frozen random"))
+    return rows
+
+
+def table3_effect(t3: pd.DataFrame) -> list[tuple]:
+    by = t3.set_index("Data scale")
+    name = "Table 3: more unlabeled data, better fine-tuning"
+    subsets = [s for s in by.index if s != "-"]
+    if "-" not in by.index or not subsets:
+        return [(name, PAPER["table3"], None, None, "needs no pre-training and >= 1 subset")]
+    gains = [(s, *_diff(by.loc[s], by.loc["-"], "cSDR")) for s in subsets]
+    measured = "cSDR vs none: " + ", ".join(f"{s} {d:+.2f}" + ("" if se is None else f" ± {se:.2f}")
+                                            for s, d, se in gains) + " dB"
+    if any(se is None for _, _, se in gains):
+        return [(name, PAPER["table3"], measured + " (one seed)", None, "needs >= 2 fine-tuning seeds")]
+    shown = all(d > 2 * se for _, d, se in gains) and gains[-1][1] >= gains[0][1]
+    return [(name, PAPER["table3"], measured, bool(shown),
+             "each subset > 2 SE above none (cSDR); largest subset ≥ smallest")]
+
+
+def effects_table(csvs: dict[str, str | Path]) -> pd.DataFrame:
+    """One row per effect from the tables' CSVs by name (table1 ... table3; a missing one: not measured)."""
+    rows = []
+    for key, fn in (("table1", table1_effects), ("table2", table2_effects), ("table3", table3_effect)):
+        path = csvs.get(key)
+        if path and Path(path).exists():
+            rows += fn(pd.read_csv(path, dtype={"Pretrain": str, "Data scale": str}))
+        else:
+            rows.append((f"{key.capitalize()[:-1]} {key[-1]}", PAPER[key], None, None, "not run"))
+    return pd.DataFrame(rows, columns=["effect", "paper", "measured", "shown", "criterion"])
