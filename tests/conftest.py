@@ -113,3 +113,10 @@ def real_track_museval(real_musdb_tree):
     ests = noisy_estimates(refs, [-5, 5, 15, 30])
     scores = museval.eval_mus_track(track, {s: e.astype(np.float64) for s, e in zip(STEMS, ests)})
     return track, refs, ests, rate, scores.json
+
+
+def pytest_collection_modifyitems(config, items):
+    """The SLURM test runs last. It installs SLURM's client tools, and once they are installed, every Snakemake
+    start runs `scontrol show config` (snakemake-executor-plugin-slurm, loaded with all executor plugins). With
+    no controller running, that call retries for about 10 s, so every later test that starts Snakemake waits."""
+    items.sort(key=lambda item: item.nodeid.startswith("tests/test_slurm.py"))
