@@ -97,7 +97,8 @@ def caption(P: dict) -> str:
     fma = "real FMA" if M["fma"] == "fma" else "synthetic FMA-like MP3 corpus"
     sizes = ", ".join(f"{k}: B{v['n_blocks']} D{v['emb_dim']}" for k, v in M["sizes"].items())
     n = len(seeds(M))
-    runs = f"mean of {n} fine-tuning seeds ({', '.join(map(str, seeds(M)))}; one pre-training each), " if n > 1 else ""
+    runs = (f"mean of {n} fine-tuning seeds ({', '.join(map(str, seeds(M)))}; one pre-training per size and "
+            "FMA subset), ") if n > 1 else ""
     return (f"scale={P['scale']}, {P['sample_rate']} Hz, {runs}fine-tuning data={P['dataset']}, pre-training data={fma}, "
             f"BS-Locoformer sizes {sizes}, "
             f"N={M['n_outputs']}, pre-training {M['pretrain']['steps']} steps x batch {M['pretrain']['batch_size']}, "
