@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mixlab.papers.verdicts import COLUMNS
+
 # the paper's numbers (Table 1, Table 2, Table 3: average cSDR / uSDR in dB, MUSDB18-HQ test set)
 PAPER = {
     "table1": "MixIT minus scratch: S +0.40/+0.31, M +0.42/+0.55, L +0.32/+0.51 dB (cSDR/uSDR)",
@@ -49,28 +51,29 @@ def _verdict(name: str, paper: str, a: pd.Series, b: pd.Series, what: str) -> tu
     return name, paper, measured, bool(shown), "cSDR and uSDR differences each > 2 SE"
 
 
-def _size(model: str) -> str:
-    return model.removeprefix("BS-Locoformer (").rstrip(")")
+def _size(label: str) -> str:
+    """"BS-Locoformer (Small)" (Table 1) or "Small" (Table 2) -> "Small"."""
+    return label.removeprefix("BS-Locoformer (").rstrip(")")
+
+
+def _pretraining_effects(table: pd.DataFrame, group: str, name: str, paper: str, what: str) -> list[tuple]:
+    """Per model size (rows grouped by `group`): the MixIT-pre-trained row minus the "-" row."""
+    rows = []
+    for size, d in table.groupby(group, sort=False):
+        by = d.set_index("Pretrain")
+        if {"-", "MixIT"} <= set(by.index):
+            rows.append(_verdict(f"{name} ({_size(size)})", paper, by.loc["MixIT"], by.loc["-"], what))
+    return rows
 
 
 def table1_effects(t1: pd.DataFrame) -> list[tuple]:
-    rows = []
-    for model, d in t1.groupby("Model", sort=False):
-        by = d.set_index("Pretrain")
-        if {"-", "MixIT"} <= set(by.index):
-            rows.append(_verdict(f"Table 1: MixIT pre-training helps fine-tuning ({_size(model)})", PAPER["table1"],
-                                 by.loc["MixIT"], by.loc["-"], "MixIT minus scratch"))
-    return rows
+    return _pretraining_effects(t1, "Model", "Table 1: MixIT pre-training helps fine-tuning", PAPER["table1"],
+                                "MixIT minus scratch")
 
 
 def table2_effects(t2: pd.DataFrame) -> list[tuple]:
-    rows = []
-    for size, d in t2.groupby("Model size", sort=False):
-        by = d.set_index("Pretrain")
-        if {"-", "MixIT"} <= set(by.index):
-            rows.append(_verdict(f"Table 2: a frozen MixIT separator beats a frozen random one ({size})",
-                                 PAPER["table2"], by.loc["MixIT"], by.loc["-"], "frozen MixIT minus frozen random"))
-    return rows
+    return _pretraining_effects(t2, "Model size", "Table 2: a frozen MixIT separator beats a frozen random one",
+                                PAPER["table2"], "frozen MixIT minus frozen random")
 
 
 def table3_effect(t3: pd.DataFrame) -> list[tuple]:
@@ -97,5 +100,5 @@ def effects_table(csvs: dict[str, str | Path]) -> pd.DataFrame:
         if path and Path(path).exists():
             rows += fn(pd.read_csv(path, dtype={"Pretrain": str, "Data scale": str}))
         else:
-            rows.append((f"{key.capitalize()[:-1]} {key[-1]}", PAPER[key], None, None, "not run"))
-    return pd.DataFrame(rows, columns=["effect", "paper", "measured", "shown", "criterion"])
+            rows.append((f"Table {key[-1]}", PAPER[key], None, None, "not run"))
+    return pd.DataFrame(rows, columns=COLUMNS)

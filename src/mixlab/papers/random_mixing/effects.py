@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-
 # the paper's numbers, as it states them (Jeon et al., Secs. 3-4, Table 1)
 PAPER = {
     "fig1": "p=0 minus p=1: +2.1 dB",
