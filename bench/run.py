@@ -87,22 +87,50 @@ def make_corpus(folder: Path, n_songs: int, seconds: float, sample_rate: int = 4
 
 # ------------------------------------------------------------------- children
 def child_scorer(scorer: str, folder: str, out: str, device: str) -> dict:
-    import torch
+    """The scorer function alone on tracks already in memory (no start-up, reading or writing).
 
+    scorer: museval, fast (numpy on the CPU, torch on a GPU) or fast-torch (the torch implementation on `device`).
+    """
+    from mixlab.cli._common import keep_freed_memory
     from mixlab.data.tracks import load_stems
-    from mixlab.metrics.bsseval import bss_eval
+    from mixlab.metrics.bsseval import bss_eval, preload
 
-    torch.set_num_threads(os.cpu_count() or 1)
+    keep_freed_memory()                        # as `mixlab score` does
+    gpu = device.startswith("cuda")
+    if scorer == "fast-torch" or gpu:
+        import torch
+
+        torch.set_num_threads(os.cpu_count() or 1)
+    if scorer == "fast-torch":
+        from mixlab.metrics.fast_bsseval_torch import bss_eval_v4
+
+        score = lambda r, e: bss_eval_v4(r, e, 44100, 44100, device=device)      # noqa: E731
+    else:
+        preload(scorer, device)
+        score = lambda r, e: bss_eval(r, e, 44100, scorer, device=device)        # noqa: E731
     refs = load_stems(Path(folder) / "refs", 44100)
     ests = load_stems(Path(folder) / "ests", 44100)
-    if device.startswith("cuda"):
+    if gpu:
         torch.cuda.reset_peak_memory_stats()
     t0 = time.perf_counter()
-    metrics = np.array(bss_eval(refs, ests, 44100, scorer, device=device))
+    metrics = np.array(score(refs, ests))
     seconds = time.perf_counter() - t0
     np.save(out, metrics)
-    gpu = torch.cuda.max_memory_allocated() / 2 ** 20 if device.startswith("cuda") else None
-    return {"seconds": seconds, "peak_rss_mb": peak_rss_mb(), "gpu_peak_mb": gpu}
+    return {"seconds": seconds, "peak_rss_mb": peak_rss_mb(),
+            "gpu_peak_mb": torch.cuda.max_memory_allocated() / 2 ** 20 if gpu else None}
+
+
+def score_command(scorer: str, folder: Path, out: Path, device: str = "cpu") -> dict:
+    """`mixlab score` as a user runs it: wall time of the whole process, and the per-track time it reports."""
+    cmd = [sys.executable, "-m", "mixlab", "score", "--scorer", scorer, "--references", str(folder / "refs"),
+           "--estimates", str(folder / "ests"), "--out", str(out), "--device", device]
+    t0 = time.perf_counter()
+    res = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")})
+    wall = time.perf_counter() - t0
+    if res.returncode != 0:
+        raise RuntimeError(f"{cmd} failed:\n{res.stdout[-2000:]}\n{res.stderr[-4000:]}")
+    reported = float(res.stdout.strip().splitlines()[-1].rsplit("(", 1)[1].split(" s)")[0])
+    return {"wall": wall, "reported": reported}
 
 
 def timed_steps(model, opt, loss_fn, x, steps: int, amp: bool) -> dict:
@@ -250,26 +278,49 @@ def child_sampler(store: str, method: str, chunk: int, n_batches: int) -> dict:
 
 # ------------------------------------------------------------------- sections
 def bench_scorer(work: Path, device: str, seconds: float) -> list[tuple]:
+    """museval against the fast scorer: the function alone, and `mixlab score` end to end (start-up, reading,
+    scoring, writing the JSON) on a long track and on a 1 s one, where start-up is all that is left."""
+    from mixlab.metrics.bsseval import frames_array
+
     folder = make_long_track(work / f"track_{int(seconds)}s", seconds)
-    # museval runs once (minutes); the fast scorer before and after it, median of 3
-    # runs, so that a noisy moment of the machine does not decide the ratio
-    runs = [child(["scorer", "fast", str(folder), str(work / "fast.npy"), device]) for _ in range(2)]
+    short = make_long_track(work / "track_1s", 1.0)
+    # museval runs once each way (minutes); the fast scorer three times around it, median, so that a noisy
+    # moment of the machine does not decide the ratio
+    runs = [child(["scorer", "fast", str(folder), str(work / "fast.npy"), device])]
+    cli = [score_command("fast", folder, work / "fast.json", device)]
     ref = child(["scorer", "museval", str(folder), str(work / "museval.npy"), "cpu"])
-    runs.append(child(["scorer", "fast", str(folder), str(work / "fast.npy"), device]))
-    fast = sorted(runs, key=lambda r: r["seconds"])[1]
-    fast["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
-    print("  fast scorer runs:", ", ".join(f"{r['seconds']:.1f} s" for r in runs))
+    ref_cli = score_command("museval", folder, work / "museval.json")
+    for _ in range(2):
+        runs.append(child(["scorer", "fast", str(folder), str(work / "fast.npy"), device]))
+        cli.append(score_command("fast", folder, work / "fast.json", device))
+    torch_run = child(["scorer", "fast-torch", str(folder), str(work / "fast_torch.npy"), "cpu"])
+    short_cli = [score_command("fast", short, work / "short.json", device) for _ in range(3)]
+    med = lambda xs, key: sorted(x[key] for x in xs)[1]        # noqa: E731
+    fast, fast_wall, fast_rep = med(runs, "seconds"), med(cli, "wall"), med(cli, "reported")
+    rss = max(r["peak_rss_mb"] for r in runs)
+    print("  fast scorer runs:", ", ".join(f"{r['seconds']:.1f} s" for r in runs), "| mixlab score:",
+          ", ".join(f"{r['wall']:.1f} s" for r in cli))
     from mixlab.metrics.crosscheck import frame_differences
 
     diff = frame_differences(np.load(work / "fast.npy"), np.load(work / "museval.npy"))
+    same_json = frame_differences(frames_array((work / "fast.json").read_text()),
+                                  frames_array((work / "museval.json").read_text())).max()
+    track = f"{seconds:.0f} s 4-stem stereo 44.1 kHz track"
     rows = [
-        (f"scorer, {seconds:.0f} s 4-stem stereo 44.1 kHz track", "museval", f"{ref['seconds']:.1f} s",
-         f"{ref['peak_rss_mb']:.0f} MB", ""),
-        ("", f"fast ({device}), median of 3 runs", f"{fast['seconds']:.1f} s", f"{fast['peak_rss_mb']:.0f} MB"
-         + (f" (GPU {fast['gpu_peak_mb']:.0f} MB)" if fast["gpu_peak_mb"] else ""),
-         f"{ref['seconds'] / fast['seconds']:.1f}x faster, {fast['peak_rss_mb'] / ref['peak_rss_mb']:.0%} of peak RSS"),
+        (f"scorer function, {track}", "museval", f"{ref['seconds']:.1f} s", f"{ref['peak_rss_mb']:.0f} MB", ""),
+        ("", f"fast, numpy/scipy ({device}), median of 3", f"{fast:.1f} s", f"{rss:.0f} MB",
+         f"{ref['seconds'] / fast:.1f}x faster, {rss / ref['peak_rss_mb']:.0%} of peak RSS"),
+        ("", "fast, torch (CPU), the implementation before issue 16", f"{torch_run['seconds']:.1f} s",
+         f"{torch_run['peak_rss_mb']:.0f} MB", f"{ref['seconds'] / torch_run['seconds']:.1f}x faster"),
         ("", "max |fast - museval|", ", ".join(f"{m} {d:.1e}" for m, d in zip(("SDR", "ISR", "SIR", "SAR"),
                                                                             diff.reshape(4, -1).max(1))) + " dB", "", ""),
+        (f"`mixlab score` end to end, {track}", "--scorer museval (wall of the process)", f"{ref_cli['wall']:.1f} s",
+         "", f"reports {ref_cli['reported']:.1f} s per track"),
+        ("", "--scorer fast, median of 3 (wall of the process)", f"{fast_wall:.1f} s", "",
+         f"{ref_cli['wall'] / fast_wall:.1f}x faster end to end; reports {fast_rep:.1f} s per track; "
+         f"JSONs differ by <= {same_json:.0e} dB (5 decimals)"),
+        ("`mixlab score --scorer fast` end to end, 1 s track", "wall of the process, median of 3",
+         f"{med(short_cli, 'wall'):.2f} s", "", f"reports {med(short_cli, 'reported'):.2f} s per track"),
     ]
     return rows
 

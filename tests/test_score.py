@@ -95,3 +95,20 @@ def test_median_of_medians(tmp_path):
     # medians over tracks of (base + j) for bases 0, 10, 4 -> 4 + j
     assert list(agg[list(STEMS)]) == [4.0, 5.0, 6.0, 7.0]
     assert agg["avg"] == 5.5
+
+
+@pytest.mark.parametrize("win, hop", [(1.0, 1.0), (1, 1), (1.5, 0.5)])
+def test_json_is_museval_trackstore_byte_for_byte(win, hop):
+    """The per-track JSON is written without importing museval; it must be museval's TrackStore.json exactly."""
+    from mixlab.metrics.bsseval import to_museval_json
+
+    rng = np.random.default_rng(0)
+    m = rng.standard_normal((4, 4, 7)) * 30
+    m[0, 0, 0], m[1, 1, 1], m[2, 2, 2], m[3, 3, 3] = np.nan, np.inf, -np.inf, -0.0
+    m[0, 1, 2], m[0, 2, 3], m[0, 3, 4], m[1, 0, 0] = 123456.7890123, 0.000005, -0.000015, 12.345675  # ties, rounding
+    sdr, isr, sir, sar = m
+    store = museval.TrackStore(win=win, hop=hop, track_name="")
+    for i, stem in enumerate(STEMS):
+        store.add_target(target_name=stem, values={"SDR": sdr[i].tolist(), "SIR": sir[i].tolist(),
+                                                   "ISR": isr[i].tolist(), "SAR": sar[i].tolist()})
+    assert to_museval_json(m, win_s=win, hop_s=hop) == store.json

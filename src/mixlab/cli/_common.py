@@ -1,7 +1,9 @@
 """Helpers every `mixlab` subcommand shares: progress lines, run specs, CPU threads."""
 from __future__ import annotations
 
+import ctypes
 import json
+import os
 from pathlib import Path
 
 import yaml
@@ -23,6 +25,32 @@ def threads(n: int | None) -> None:
         import torch
 
         torch.set_num_threads(n)
+
+
+def native_threads(n: int | None) -> None:
+    """Threads of the BLAS under numpy/scipy, for commands that never import torch.
+
+    OpenBLAS reads the variable when it loads: call this before importing scipy.
+    """
+    if n:
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[var] = str(n)
+
+
+def keep_freed_memory() -> None:
+    """glibc: serve large arrays from the heap and keep freed memory for reuse.
+
+    By default every array over 32 MB is a fresh mmap whose pages fault in one
+    by one; scoring allocates dozens of 50-150 MB temporaries, and on VMs those
+    page faults cost more than the FFTs (measured: 7.5 -> 6.0 s for a 240 s track).
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:      # not glibc: nothing to tune
+        return
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+    libc.mallopt(M_MMAP_THRESHOLD, ctypes.c_int(1 << 30))
+    libc.mallopt(M_TRIM_THRESHOLD, ctypes.c_int((1 << 31) - 1))
 
 
 def job_spec(a, allowed, flags=()) -> dict:

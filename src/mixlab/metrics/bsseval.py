@@ -7,10 +7,10 @@ give the same numbers: `museval` itself and `fast` (metrics/fast_bsseval.py).
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from mixlab.data.layout import STEMS
 from mixlab.data.tracks import TrackError, load_stems, wav_info
@@ -27,38 +27,87 @@ def _pad_or_truncate(references: np.ndarray, estimates: np.ndarray) -> np.ndarra
     return np.pad(estimates, [(0, 0), (0, T - estimates.shape[1]), (0, 0)])
 
 
-def bss_eval(references: np.ndarray, estimates: np.ndarray, sample_rate: int, scorer: str = "museval",
-             win_s: float = 1.0, hop_s: float = 1.0, device: str = "cpu"):
-    """(S, T, C) arrays -> SDR, ISR, SIR, SAR arrays (S, n_frames) by the chosen scorer."""
-    win, hop = int(win_s * sample_rate), int(hop_s * sample_rate)
-    estimates = _pad_or_truncate(references, estimates)
+def _scorer_module(scorer: str, device: str):
     if scorer == "museval":
         import museval
 
-        # float64 as musdb hands museval its audio; museval computes in the input dtype.
-        return museval.evaluate(references.astype(np.float64), estimates.astype(np.float64),
-                                win=win, hop=hop, mode="v4", padding=False)
+        return museval
     if scorer == "fast":
-        from mixlab.metrics.fast_bsseval import bss_eval_v4
+        if device == "cpu":      # numpy/scipy: no torch import, scipy's threaded FFTs
+            from mixlab.metrics import fast_bsseval
 
-        return bss_eval_v4(references, estimates, win, hop, device=device)
+            return fast_bsseval
+        from mixlab.metrics import fast_bsseval_torch
+
+        return fast_bsseval_torch
     raise ValueError(f"unknown scorer {scorer!r}; choose one of {SCORERS}")
 
 
-def to_museval_json(metrics, stems=STEMS, win_s: float = 1.0, hop_s: float = 1.0) -> str:
-    """museval's per-track JSON (TrackStore format) from (SDR, ISR, SIR, SAR)."""
-    import museval
+def preload(scorer: str, device: str = "cpu") -> None:
+    """Import the scorer now, so that a command's per-track times leave out its one-off import."""
+    _scorer_module(scorer, device)
 
-    sdr, isr, sir, sar = metrics
-    store = museval.TrackStore(win=win_s, hop=hop_s, track_name="")
+
+def bss_eval(references: np.ndarray, estimates: np.ndarray, sample_rate: int, scorer: str = "museval",
+             win_s: float = 1.0, hop_s: float = 1.0, device: str = "cpu", threads: int | None = None):
+    """(S, T, C) arrays -> SDR, ISR, SIR, SAR arrays (S, n_frames) by the chosen scorer.
+
+    The fast scorer runs in numpy/scipy on the CPU (`threads` FFT workers and
+    threads; default all this process may use) and in torch on any other device.
+    """
+    win, hop = int(win_s * sample_rate), int(hop_s * sample_rate)
+    estimates = _pad_or_truncate(references, estimates)
+    module = _scorer_module(scorer, device)
+    if scorer == "museval":
+        # float64 as musdb hands museval its audio; museval computes in the input dtype.
+        return module.evaluate(references.astype(np.float64), estimates.astype(np.float64),
+                               win=win, hop=hop, mode="v4", padding=False)
+    if device == "cpu":
+        return module.bss_eval_v4(references, estimates, win, hop, workers=threads)
+    return module.bss_eval_v4(references, estimates, win, hop, device=device)
+
+
+def _museval_number(x: float) -> str:
+    """museval's TrackStore._q as simplejson writes it: exact decimal value rounded half-even to 5 places; inf -> NaN."""
+    if not np.isfinite(x):
+        return "NaN"
+    return str(Decimal(float(x)).quantize(_FIVE_PLACES))
+
+
+_FIVE_PLACES = Decimal(".00001")
+
+
+def to_museval_json(metrics, stems=STEMS, win_s: float = 1.0, hop_s: float = 1.0) -> str:
+    """museval's per-track JSON (TrackStore(win, hop).json) from (SDR, ISR, SIR, SAR), byte for byte.
+
+    Written here rather than through museval.TrackStore, whose import (pandas,
+    jsonschema, its own musdb) costs more than scoring a short track. The
+    equality with museval's own output is tested.
+    """
+    sdr, isr, sir, sar = (np.asarray(m, dtype=float) for m in metrics)
+    pad = " " * 12
+    targets = []
     for i, stem in enumerate(stems):
-        store.add_target(target_name=stem, values={"SDR": sdr[i].tolist(), "SIR": sir[i].tolist(),
-                                                   "ISR": isr[i].tolist(), "SAR": sar[i].tolist()})
-    return store.json
+        frames = []
+        for f in range(sdr.shape[1]):
+            values = ((m, _museval_number(v[i, f])) for m, v in (("SDR", sdr), ("SIR", sir), ("SAR", sar), ("ISR", isr)))
+            body = ",\n".join(f'{pad}"{m}": {v}' for m, v in values)
+            frames.append(f'        {{\n{pad[:-2]}"time": {f * hop_s!r},\n{pad[:-2]}"duration": {win_s!r},\n'
+                          f'{pad[:-2]}"metrics": {{\n{body}\n{pad[:-2]}}}\n        }}')
+        inner = ",\n".join(frames)
+        targets.append(f'    {{\n      "name": {json.dumps(stem)},\n      "frames": [\n{inner}\n      ]\n    }}')
+    return ('{\n  "targets": [\n' + ",\n".join(targets) + '\n  ],\n  "museval_version": '
+            + json.dumps(_museval_version()) + "\n}")
+
+
+def _museval_version() -> str:
+    from importlib.metadata import version
+
+    return version("museval")
 
 
 def score_dirs(references: str | Path, estimates: str | Path, sample_rate: int | None = None,
-               scorer: str = "museval", device: str = "cpu") -> str:
+               scorer: str = "museval", device: str = "cpu", threads: int | None = None) -> str:
     """Score the stems in `estimates` against those in `references` (folders of <stem>.wav)."""
     references, estimates = Path(references), Path(estimates)
     if sample_rate is None:
@@ -68,7 +117,7 @@ def score_dirs(references: str | Path, estimates: str | Path, sample_rate: int |
         sample_rate = wav_info(path, None).samplerate
     refs = load_stems(references, sample_rate)
     ests = load_stems(estimates, sample_rate)
-    return to_museval_json(bss_eval(refs, ests, sample_rate, scorer, device=device))
+    return to_museval_json(bss_eval(refs, ests, sample_rate, scorer, device=device, threads=threads))
 
 
 def frames_array(json_text: str) -> np.ndarray:
@@ -79,8 +128,10 @@ def frames_array(json_text: str) -> np.ndarray:
                      for m in ("SDR", "ISR", "SIR", "SAR")], dtype=float)
 
 
-def track_medians(json_files: list[str | Path]) -> pd.DataFrame:
-    """One row per (track, stem): the median over frames of each metric (NaN frames ignored)."""
+def track_medians(json_files: list[str | Path]):
+    """One row per (track, stem): the median over frames of each metric (NaN frames ignored): a DataFrame."""
+    import pandas as pd      # here, not at the top: `mixlab score` never needs it
+
     rows = []
     for path in json_files:
         data = json.loads(Path(path).read_text())
@@ -94,7 +145,9 @@ def track_medians(json_files: list[str | Path]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def median_over_tracks(per_track: pd.DataFrame, metric: str = "SDR") -> pd.Series:
-    """Per stem median over tracks, plus 'avg' = mean of the four stems (as in the papers)."""
+def median_over_tracks(per_track, metric: str = "SDR"):
+    """Per stem median over tracks, plus 'avg' = mean of the four stems (as in the papers): a Series."""
+    import pandas as pd
+
     per_stem = per_track.groupby("stem")[metric].median().reindex(list(STEMS))
     return pd.concat([per_stem, pd.Series({"avg": per_stem.mean()})])

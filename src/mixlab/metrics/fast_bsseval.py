@@ -1,4 +1,4 @@
-"""BSS Eval v4 with museval's exact numbers at a fraction of its time and memory.
+"""BSS Eval v4 with museval's exact numbers, in a small fraction of its time and memory (numpy/scipy, CPU).
 
 Computes what `museval.metrics.bss_eval(..., framewise_filters=False,
 bsseval_sources_version=False)` computes: 512-tap multichannel distortion
@@ -11,8 +11,14 @@ sources and channel pairs with one FFT convolution each, this does:
   of the whole padded track), plus short FFTs for pairs straddling blocks;
 - one Cholesky factorisation of G, in place, shared by all estimates (museval
   solves the same system once per estimate);
-- all frames' projections as batched per-frequency products, a few frames at
-  a time, and their energies by Parseval, never going back to samples.
+- every frame's projections onto all sources and onto its own source as one
+  batched per-frequency product, and all five energies (SDR's, ISR's, SIR's,
+  SAR's) by Parseval, never going back to samples.
+
+numpy/scipy only: `import torch` alone takes longer than scoring a short track,
+scipy's threaded FFT is twice torch's on a CPU, and groups of frames run in two
+threads. The same algorithm in torch, for `--device cuda`, is
+metrics/fast_bsseval_torch.py; both are tested against museval.
 
 Everything that feeds a metric is float64. NaN/inf follow museval: a frame in
 which any reference or any estimate sums to zero over channels at every sample
@@ -20,14 +26,14 @@ gets NaN for all sources; a zero denominator gives +inf.
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
-import torch
+import scipy.fft as sfft
+import scipy.linalg as sla
 
 FILTERS_LEN = 512
-
-
-def _next_fast_len(n: int) -> int:
-    return 1 << int(np.ceil(np.log2(n)))
 
 
 def _fft_len(n: int) -> int:
@@ -38,99 +44,104 @@ def _fft_len(n: int) -> int:
     return min(odd << max(0, int(np.ceil(np.log2(n / odd)))) for odd in (1, 3, 5, 9, 15, 45))
 
 
-def _rfft_freq_major(rows: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-    """rfft of rows (K, n) written frequency-major into out (n//2+1, ...) holding K values per frequency.
+class _Signals:
+    """References and estimates (S, T, C) seen as J = 2*S*C channel rows z = [x; e], read block by block."""
 
-    The per-frequency batched matmuls need frequency-major spectra; writing the
-    transform straight into a transposed view costs about nothing, where
-    transposing its result afterwards costs as much as the FFT itself.
+    def __init__(self, refs: np.ndarray, ests: np.ndarray):
+        self.refs, self.ests = refs, ests
+        self.S, self.T, self.C = refs.shape
+        self.I = self.S * self.C
+
+    def blocks(self, starts: list[int], length: int, width: int) -> np.ndarray:
+        """z[:, s:s+length] for each start, zero-padded to width -> (nb, J, width) float64."""
+        buf = np.empty((len(starts), 2, self.S, self.C, width))
+        for b, start in enumerate(starts):
+            lo, hi = max(start, 0), min(start + length, self.T)
+            if lo >= hi:
+                buf[b] = 0.0
+                continue
+            buf[b, ..., : lo - start] = 0.0
+            buf[b, ..., hi - start:] = 0.0
+            for k, sig in enumerate((self.refs, self.ests)):
+                buf[b, k, ..., lo - start:hi - start] = sig[:, lo:hi].transpose(0, 2, 1)
+        return buf.reshape(len(starts), 2 * self.I, width)
+
+
+def _spectra(buf: np.ndarray, workers: int) -> np.ndarray:
+    """(nb, J, n) blocks -> their rfft (n//2 + 1, nb, J), frequency-major for the per-frequency products.
+
+    Transforming along the contiguous axis, then transposing, is twice as fast
+    as transforming along a strided one.
     """
-    return torch.fft.rfft(rows, out=out.reshape(out.shape[0], -1).t())
+    nb, J, n = buf.shape
+    spec = sfft.rfft(buf.reshape(nb * J, n), axis=-1, workers=workers)
+    return np.ascontiguousarray(spec.T).reshape(-1, nb, J)
 
 
-def _lagged_correlations(x: torch.Tensor, y: torch.Tensor, max_lag: int, fft_size: int = 1 << 16,
-                         blocks_per_step: int = 8) -> torch.Tensor:
-    """r[i, j, k] = sum_t x[i, t] * z[j, t + k] for |k| < max_lag, as (I, J, 2*max_lag - 1), z = [x, y].
+def _boundary_correlations(z: _Signals, bounds: list[int], pad: int, workers: int) -> np.ndarray:
+    """Sum over block boundaries p of the pairs (t, t + k), |k| <= pad, with t and t + k on opposite sides of p.
 
-    x and y are (S, T, C) signals (any float dtype) whose channels are
-    flattened: I = S*C, J = 2*S*C. The track is cut into non-overlapping
-    blocks, each zero-padded to fft_size >= block + max_lag - 1 so its circular
-    correlations hold every lag |k| < max_lag without wrap-around; their cross
-    spectra are summed over blocks by a batched matmul per frequency. Each
-    sample is transformed once (x's spectra are the first I rows of z's), and
-    the pairs of samples that straddle a block boundary are added from short
-    FFTs of the max_lag - 1 samples either side of it. Buffers are time-major,
-    so the FFTs (along dim 0) leave the spectra frequency-major for the matmul
-    without a transpose. Float64 throughout; memory O(channels x fft_size)
-    whatever the track length.
+    Returns (I, J, 2*pad + 1) indexed by k + pad. Needs every block (but the
+    last) to be at least pad long, so that no pair straddles two boundaries.
     """
-    S, T, C = x.shape
-    pad = max_lag - 1
-    n = max(fft_size, _next_fast_len(2 * pad + 1))
-    block = n - pad
-    I, J = S * C, 2 * S * C
-    dev = x.device
-
-    def fill(dst, start, length):      # dst (J, width) <- z[:, start:start+length], zeros outside the track
-        lo, hi = max(start, 0), min(start + length, T)
-        dst.zero_()
-        if lo < hi:
-            for k, sig in enumerate((x, y)):
-                dst[k * I:(k + 1) * I, lo - start:hi - start].unflatten(0, (S, C)).copy_(sig[:, lo:hi].transpose(1, 2))
-
-    # conj of the cross spectra: acc[f, j, i] = sum over blocks of conj(Z_j) X_i
-    acc = torch.zeros((n // 2 + 1, J, I), dtype=torch.complex128, device=dev)
-    buf = torch.zeros((blocks_per_step, J, n), dtype=torch.float64, device=dev)
-    spec = torch.empty((n // 2 + 1, blocks_per_step, J), dtype=torch.complex128, device=dev)
-    starts = list(range(0, T, block))
-    for g in range(0, len(starts), blocks_per_step):
-        group = starts[g:g + blocks_per_step]
-        nb = len(group)
-        for b, s in enumerate(group):
-            fill(buf[b], s, block)
-        Z = spec if nb == blocks_per_step else spec.new_empty((n // 2 + 1, nb, J))    # (F, nb, J)
-        _rfft_freq_major(buf[:nb].reshape(nb * J, n), Z)
-        acc.baddbmm_(Z.mH, Z[..., :I])
-    del buf, spec
-    full = torch.fft.irfft(acc.conj_physical_().permute(2, 1, 0), n=n)   # full[i, j, m] = sum_t x_i[t] z_j[t + m mod n]
-    del acc
-    r = torch.cat([full[..., n - pad:], full[..., : pad + 1]], -1)         # (I, J, 2L-1), index k + pad
-    del full
-
-    # pairs (t, t + k) with t and t + k on opposite sides of a block boundary p
-    bounds = starts[1:]
-    if bounds:
-        m = _next_fast_len(2 * pad)
-        left = torch.zeros((len(bounds), J, m), dtype=torch.float64, device=dev)   # z[p - pad : p]
-        right = torch.zeros_like(left)                                              # z[p : p + pad]
-        for b, p in enumerate(bounds):
-            fill(left[b], p - pad, pad)
-            fill(right[b], p, pad)
-        Lf, Rf = torch.fft.rfft(left), torch.fft.rfft(right)                   # (nbnd, J, F2)
-        # k > 0: x on the left, z on the right; lag k sits at circular index k - pad
-        pos = torch.fft.irfft(torch.einsum("bif,bjf->ijf", Lf[:, :I].conj(), Rf), n=m)
-        # k < 0: x on the right, z on the left; lag k sits at index k + pad
-        neg = torch.fft.irfft(torch.einsum("bif,bjf->ijf", Rf[:, :I].conj(), Lf), n=m)
-        k = torch.arange(1, pad + 1, device=dev)
-        r[..., pad + 1:] += pos[..., (k - pad) % m]
-        r[..., :pad] += neg[..., :pad]
+    I = z.I
+    m = 1 << int(np.ceil(np.log2(2 * pad)))
+    Lf = _spectra(z.blocks([p - pad for p in bounds], pad, m), workers)   # z[p - pad : p], (F2, nb, J)
+    Rf = _spectra(z.blocks(bounds, pad, m), workers)                      # z[p : p + pad]
+    # k > 0: x on the left, z on the right; lag k sits at circular index k - pad
+    pos = sfft.irfft(Lf[..., :I].conj().transpose(0, 2, 1) @ Rf, n=m, axis=0, workers=workers)     # (m, I, J)
+    # k < 0: x on the right, z on the left; lag k sits at index k + pad
+    neg = sfft.irfft(Rf[..., :I].conj().transpose(0, 2, 1) @ Lf, n=m, axis=0, workers=workers)
+    r = np.zeros((I, 2 * I, 2 * pad + 1))
+    k = np.arange(1, pad + 1)
+    r[..., pad + 1:] = pos[(k - pad) % m].transpose(1, 2, 0)
+    r[..., :pad] = neg[:pad].transpose(1, 2, 0)
     return r
 
 
-def _gram(r: torch.Tensor, L: int) -> torch.Tensor:
+def _lagged_correlations(z: _Signals, max_lag: int, workers: int, fft_size: int = 1 << 16,
+                         blocks_per_batch: int = 8) -> np.ndarray:
+    """r[i, j, k] = sum_t x_i[t] z_j[t + k] for |k| < max_lag, as (I, J, 2*max_lag - 1), z = [x, e].
+
+    Blocks partition the track; each block's circular correlation in
+    nc >= block + max_lag - 1 holds every lag without wrap-around, so the
+    blocks' cross spectra are summed, per frequency, and transformed back once.
+    The pairs straddling a block boundary come from short FFTs.
+    """
+    I, pad = z.I, max_lag - 1
+    nc = max(fft_size, 1 << int(np.ceil(np.log2(4 * pad))))
+    block = nc - pad
+    starts = list(range(0, z.T, block))
+
+    def correlate(groups):      # sum over the groups' blocks of conj(X_i) Z_j per frequency
+        acc = np.zeros((nc // 2 + 1, I, 2 * I), dtype=np.complex128)
+        for g in groups:
+            Z = _spectra(z.blocks(starts[g:g + blocks_per_batch], block, nc), 1)     # (F, nb, J)
+            acc += Z[..., :I].conj().transpose(0, 2, 1) @ Z
+        return acc
+
+    acc = sum(_in_threads(correlate, range(0, len(starts), blocks_per_batch), workers))
+    full = sfft.irfft(acc, n=nc, axis=0, workers=workers)          # (nc, I, J), circular lag index
+    del acc
+    r = np.concatenate([full[nc - pad:], full[: pad + 1]]).transpose(1, 2, 0)   # (I, J, 2L-1), index k + pad
+    if len(starts) > 1:
+        r += _boundary_correlations(z, starts[1:], pad, workers)
+    return r
+
+
+def _gram(r: np.ndarray, L: int) -> np.ndarray:
     """r (I, I, 2L-1) indexed by lag k + L - 1 -> G (I*L, I*L) with G[(j, a), (i, b)] = r[i, j, b - a].
 
     Built by one gather straight into its final layout (no (I, I, L, L) intermediate).
     """
     I = r.shape[0]
-    a = torch.arange(L, device=r.device)
-    i = torch.arange(I, device=r.device)
+    a = np.arange(L)
+    i = np.arange(I)
     lag = (a[None, :] - a[:, None]) + (L - 1)                     # [a, b] -> b - a + L - 1
-    G = r[i[None, None, :, None], i[:, None, None, None], lag[None, :, None, :]]   # (j, a, i, b)
-    return G.reshape(I * L, I * L)
+    return r[i[None, None, :, None], i[:, None, None, None], lag[None, :, None, :]].reshape(I * L, I * L)
 
 
-def _solve(G: torch.Tensor, D: torch.Tensor, rebuild=None) -> torch.Tensor:
+def _solve(G: np.ndarray, D: np.ndarray, rebuild=None) -> np.ndarray:
     """museval: solve(G + eps I, D), least squares when that matrix is singular.
 
     G is a Gram matrix, so Cholesky (half LU's cost) solves it; where rounding
@@ -139,154 +150,156 @@ def _solve(G: torch.Tensor, D: torch.Tensor, rebuild=None) -> torch.Tensor:
     copy of it is held, and rebuild() supplies G again for the rare fallback.
     """
     eps = np.finfo(float).eps
-    A = G if rebuild is not None else G.clone()
-    A.diagonal().add_(eps)
-    info = torch.empty((), dtype=torch.int32, device=A.device)
-    torch.linalg.cholesky_ex(A, out=(A, info))
-    if int(info) == 0:
-        return torch.cholesky_solve(D, A)
-    A = rebuild() if rebuild is not None else G.clone()
-    A.diagonal().add_(eps)
+    A = G if rebuild is not None else G.copy()
+    A.flat[:: A.shape[0] + 1] += eps
     try:
-        return torch.linalg.solve(A, D)
-    except RuntimeError:  # torch.linalg.LinAlgError subclasses RuntimeError: exactly singular
-        return torch.linalg.lstsq(A.cpu(), D.cpu(), driver="gelsd").solution.to(G.device)
+        factor = sla.cho_factor(A, lower=True, overwrite_a=True, check_finite=False)
+        return sla.cho_solve(factor, D, check_finite=False)
+    except np.linalg.LinAlgError:
+        pass
+    A = rebuild() if rebuild is not None else G.copy()
+    A.flat[:: A.shape[0] + 1] += eps
+    try:
+        return np.linalg.solve(A, D)
+    except np.linalg.LinAlgError:   # exactly singular
+        return np.linalg.lstsq(A, D, rcond=None)[0]
 
 
-def _frame_silent(frames: torch.Tensor) -> torch.Tensor:
-    """frames (S, C, nwin, Lw) -> (nwin,) True where some source sums to zero over channels everywhere.
-
-    For two channels a + b == 0 is exact in any precision (iff a == -b), so the
-    input dtype answers as museval's float64 sum does.
-    """
-    total = frames[:, 0] + frames[:, 1] if frames.shape[1] == 2 else frames.double().sum(1)
-    return (total == 0).all(-1).any(0)
-
-
-def _safe_db(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
-    """10 log10(num / den), +inf where den == 0 (museval's _safe_db)."""
-    out = 10 * torch.log10(num / den)
-    return torch.where(den == 0, torch.full_like(out, float("inf")), out)
-
-
-def _silent_sources(x: torch.Tensor, step: int = 1 << 20) -> torch.Tensor:
-    """(S, T, C) -> (S,) True where the channel sum is zero at every sample (museval's test).
+def _silent_sources(x: np.ndarray) -> np.ndarray:
+    """(S, t, C) -> (S,) True where the channel sum is zero at every sample (museval's test).
 
     For two channels a + b == 0 holds exactly in any float precision iff a == -b,
     so the native dtype gives museval's float64 answer without a float64 copy.
     """
-    silent = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
-    for t in range(0, x.shape[1], step):
-        chunk = x[:, t:t + step]
-        total = chunk[..., 0] + chunk[..., 1] if x.shape[-1] == 2 else chunk.double().sum(-1)
-        silent &= (total == 0).all(-1)
-    return silent
+    total = x[..., 0] + x[..., 1] if x.shape[-1] == 2 else x.sum(-1, dtype=np.float64)
+    return ~total.any(-1)
 
 
-def _validate(refs: torch.Tensor, ests: torch.Tensor) -> None:
+def _validate(refs: np.ndarray, ests: np.ndarray, step: int = 1 << 20) -> None:
     if refs.shape != ests.shape:
-        raise ValueError(f"references {tuple(refs.shape)} and estimates {tuple(ests.shape)} differ in shape")
+        raise ValueError(f"references {refs.shape} and estimates {ests.shape} differ in shape")
     for what, x in (("reference", refs), ("estimated", ests)):
-        if _silent_sources(x).any():
+        silent = np.ones(x.shape[0], dtype=bool)
+        for t in range(0, x.shape[1], step):
+            silent &= _silent_sources(x[:, t:t + step])
+        if silent.any():
             raise ValueError(f"All the {what} sources should be non-silent (not all-zeros), but at least one "
                              f"{what} source is all 0s (as museval, BSS Eval is undefined then).")
 
 
-@torch.no_grad()
+def _silent_frames(z: _Signals, starts: list[int], length: int) -> np.ndarray:
+    """(nb,) True where some reference or estimate is silent in the frame: museval gives it NaN throughout."""
+    return np.array([_silent_sources(z.refs[:, s:s + length]).any() or _silent_sources(z.ests[:, s:s + length]).any()
+                     for s in starts], dtype=bool)
+
+
+def _safe_db(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """10 log10(num / den), +inf where den == 0 (museval's _safe_db)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = 10 * np.log10(num / den)
+    return np.where(den == 0, np.inf, out)
+
+
+def _in_threads(fn, items, workers: int) -> list:
+    """fn(items[k::workers]) for k < workers, each in its own thread; their results.
+
+    Most of the work is many small numpy operations that run on one core each
+    (batched tiny matrix products, copies, reductions) and release the GIL, so
+    groups of frames run side by side rather than each op on all cores.
+    """
+    items = list(items)
+    parts = [items[k::workers] for k in range(min(workers, len(items)))]
+    if len(parts) <= 1:
+        return [fn(items)]
+    with ThreadPoolExecutor(len(parts)) as pool:
+        return list(pool.map(fn, parts))
+
+
 def bss_eval_v4(references, estimates, window: int, hop: int, filters_len: int = FILTERS_LEN,
-                device: str | torch.device = "cpu", frames_per_batch: int = 8):
-    """references, estimates: (nsrc, nsampl, nchan) -> SDR, ISR, SIR, SAR as numpy (nsrc, nwin)."""
-    dev = torch.device(device)
-    # Inputs stay in their own dtype (float32 audio is exact in float64); every
-    # block or frame is promoted to float64 where it is used.
-    refs = torch.as_tensor(np.asarray(references)).to(dev)
-    ests = torch.as_tensor(np.asarray(estimates)).to(dev)
+                frames_per_batch: int = 8, blocks_per_batch: int = 4, workers: int | None = None):
+    """references, estimates: (nsrc, nsampl, nchan) -> SDR, ISR, SIR, SAR as numpy (nsrc, nwin).
+
+    Inputs stay in their own dtype (float32 audio is exact in float64); every
+    block or frame is promoted to float64 where it is used. `workers`: FFT
+    threads (default: the CPUs this process may use).
+    """
+    refs, ests = np.asarray(references), np.asarray(estimates)
     if refs.ndim == 2:
         refs, ests = refs[..., None], ests[..., None]
     _validate(refs, ests)
+    workers = workers or len(os.sched_getaffinity(0))
+    z = _Signals(refs, ests)
     S, T, C = refs.shape
-    L = filters_len
-
-    # G[(j, cj, a), (i, ci, b)] = <x_j(t - a), x_i(t - b)>;  D[(j, cj, a), (jest, c)] = <x_j(t - a), e(t)>
-    r = _lagged_correlations(refs, ests, L)             # (SC, 2SC, 2L-1), lag k: x_i[t] x_j[t+k]
-    rxx, rxe = r[:, : S * C], r[:, S * C:]
-    D = rxe[..., L - 1:]                                         # lags 0 .. L-1
-    D = D.permute(0, 2, 1).reshape(S * C * L, S * C)             # rows (j, a), cols (jest, c)
-
-    G = _gram(rxx, L)                                            # rows (j, cj, a), cols (i, ci, b)
-    Gd = G.reshape(S, C * L, S, C * L)
-    Dd = D.reshape(S, C * L, S, C)
-    Cj = torch.stack([_solve(Gd[j, :, j], Dd[j, :, j]) for j in range(S)])   # (j, C*L, C)
-    del Gd
-    # one factorisation for every estimate (museval solves the same system once per estimate)
-    Cf = _solve(G, D, rebuild=lambda: _gram(rxx, L)).reshape(S, C, L, S, C)
-    del G
-    Cf = Cf.permute(3, 0, 1, 4, 2)                               # (jest, j, cj, c, L)
-    Cj = Cj.reshape(S, C, L, C).permute(0, 1, 3, 2)              # (j, cj, c, L)
+    I, L, pad = z.I, filters_len, filters_len - 1
 
     # frames exactly as museval's Framing: full windows only (or one window over a short track)
     if window < T:
-        nwin = int(np.floor((T - window + hop) / hop))
-        Lw = window
+        nwin, Lw = int(np.floor((T - window + hop) / hop)), window
     else:
         nwin, Lw = 1, T
-    n = _fft_len(Lw + L - 1)                                     # holds the whole linear convolution
-    # One (2SC x SC) matrix per frequency maps the reference channels (j, cj) to all
-    # projections: rows (jest, c) onto every source (C), then rows (j, c) onto source j only (Cj).
-    H_all = torch.fft.rfft(Cf, n=n).permute(4, 0, 3, 1, 2).reshape(-1, S * C, S * C)   # (F, (s,c), (j,k))
-    H_own = torch.zeros((S, C, S, C, n // 2 + 1), dtype=torch.complex128, device=dev)
-    Hj = torch.fft.rfft(Cj, n=n)                                                     # (j, cj, c, F)
-    for j in range(S):
-        H_own[j, :, j] = Hj[j].permute(1, 0, 2)                                       # (c, cj, F)
-    H_own = H_own.permute(4, 0, 1, 2, 3).reshape(-1, S * C, S * C).contiguous()                # (F, (j,c), (j,k))
-    metrics = torch.full((4, S, nwin), float("nan"), dtype=torch.float64, device=dev)
 
-    # Parseval weights of a one-sided spectrum: energies of the filtered signals are
-    # summed in the frequency domain, so no projection ever goes back to samples.
-    weight = torch.full((n // 2 + 1,), 2.0 / n, dtype=torch.float64, device=dev)
+    # --- pass 1: lag-limited correlations over the whole track
+    r = _lagged_correlations(z, L, workers, blocks_per_batch=blocks_per_batch)
+
+    # --- the distortion filters: one Cholesky of G for all estimates, one small one per source
+    rxx, rxe = r[:, :I], r[:, I:]
+    D = np.ascontiguousarray(rxe[..., pad:].transpose(0, 2, 1)).reshape(I * L, I)   # rows (j, cj, a), cols (jest, c)
+    G = _gram(rxx, L)
+    Gd, Dd = G.reshape(S, C * L, S, C * L), D.reshape(S, C * L, S, C)
+    Cj = np.stack([_solve(Gd[j, :, j], Dd[j, :, j]) for j in range(S)])     # (j, (cj, a), c)
+    del Gd
+    Cf = _solve(G, D, rebuild=lambda: _gram(rxx, L)).reshape(S, C, L, S, C)
+    del G
+    # One (SC x 2SC) matrix per frequency maps the reference channels (j, cj) to all projections: columns
+    # (jest, c) onto every source, then columns (j, c) onto source j only (block diagonal), so that one
+    # batched product gives both.
+    n = _fft_len(Lw + L - 1)                                      # holds a frame's whole linear convolution
+    F = n // 2 + 1
+    H = np.zeros((F, S, C, 2, S, C), dtype=np.complex128)        # (F, (j, cj), (all|own, jest, c))
+    H[:, :, :, 0] = sfft.rfft(Cf, n=n, axis=2, workers=workers).transpose(2, 0, 1, 3, 4)
+    Hj = sfft.rfft(Cj.reshape(S, C, L, C), n=n, axis=2, workers=workers)    # (j, cj, F, c)
+    for j in range(S):
+        H[:, j, :, 1, j] = Hj[j].transpose(1, 0, 2)
+    H = H.reshape(F, I, 2 * I)
+    del Hj
+
+    # Parseval weights of a one-sided spectrum: energies of the filtered frames are summed
+    # in the frequency domain, so no projection goes back to samples.
+    weight = np.full(F, 2.0 / n)
     weight[0] = 1.0 / n
     if n % 2 == 0:
         weight[-1] = 1.0 / n
 
-    frames = refs.unfold(1, Lw, hop)                              # (S, nwin, C, Lw) views, no copy
-    est_frames = ests.unfold(1, Lw, hop)
-    SC, nbmax = S * C, min(nwin, frames_per_batch)
-    F = n // 2 + 1
-    # Zero-padded float64 frames (refs, then estimates): the padding is written once
-    # (rfft's own padding path costs more than the transform). Energies of the
-    # projections are weighted sums over the one-sided spectrum (Parseval), so no
-    # projection goes back to samples.
-    buf = torch.zeros((2, S, C, nbmax, n), dtype=torch.float64, device=dev)
-    spec = torch.empty((F, 2 * SC, nbmax), dtype=torch.complex128, device=dev)
-    def energy(Z):  # (F, SC, nb) complex scratch -> (S, nb); squares Z in place, then one weighted GEMV
-        zr = torch.view_as_real(Z).reshape(F, -1)
-        return (weight @ zr.square_()).reshape(S, C, -1, 2).sum((1, 3))
+    def energies(P):       # (F, nb, k*I) complex -> (k, S, nb): one weighted sum over the re/im parts
+        v = P.view(np.float64)
+        e = np.einsum("f,fbq,fbq->bq", weight, v, v).reshape(v.shape[1], -1, S, C, 2).sum((3, 4))
+        return e.transpose(1, 2, 0)
 
-    # three frequency-domain scratch buffers: p_all, p_own and their differences
-    scratch = torch.empty((3, F, SC, nbmax), dtype=torch.complex128, device=dev)
-    for f0 in range(0, nwin, frames_per_batch):
-        sl = slice(f0, min(nwin, f0 + frames_per_batch))
-        nb = sl.stop - sl.start
-        ok = ~(_frame_silent(frames[:, sl].transpose(1, 2)) | _frame_silent(est_frames[:, sl].transpose(1, 2)))
-        b = buf[:, :, :, :nb]
-        rf, ef = b[0, ..., :Lw], b[1, ..., :Lw]                    # (S, C, nb, Lw)
-        rf.copy_(frames[:, sl].transpose(1, 2))
-        ef.copy_(est_frames[:, sl].transpose(1, 2))
-        e_true = rf.square().sum((1, 3))                          # (S, nb)
-        sdr = _safe_db(e_true, (ef - rf).square_().sum((1, 3)))  # v4 SDR needs no projection
-        Z = spec if nb == nbmax else spec.new_empty((F, 2 * SC, nb))
-        _rfft_freq_major(b.reshape(-1, n), Z)
-        R, E = Z[:, :SC], Z[:, SC:]                               # (F, SC, nb)
-        p_all, p_own, diff = scratch if nb == nbmax else scratch.new_empty((3, F, SC, nb))
-        torch.bmm(H_all, R, out=p_all)
-        torch.bmm(H_own, R, out=p_own)
-        isr = _safe_db(e_true, energy(torch.sub(p_own, R, out=diff)))
-        e_interf = energy(torch.sub(p_all, p_own, out=diff))
-        e_artif = energy(torch.sub(E, p_all, out=diff))
-        sir = _safe_db(energy(p_own), e_interf)
-        sar = _safe_db(energy(p_all), e_artif)
-        block = torch.stack([sdr, isr, sir, sar])                 # (4, S, nb)
-        block[:, :, ~ok] = float("nan")
-        metrics[:, :, sl] = block
-    sdr, isr, sir, sar = metrics.cpu().numpy()
-    return sdr, isr, sir, sar
+    # --- pass 2: every frame's projections and energies, from its spectra (Parseval)
+    metrics = np.full((4, S, nwin), np.nan)
+    silent = np.zeros(nwin, dtype=bool)
+
+    def project(first_frames):
+        for f0 in first_frames:
+            sl = slice(f0, min(nwin, f0 + frames_per_batch))
+            frames = [f * hop for f in range(sl.start, sl.stop)]
+            silent[sl] = _silent_frames(z, frames, Lw)
+            Z = _spectra(z.blocks(frames, Lw, n), 1)                 # (F, nb, J)
+            R, E = Z[..., :I], Z[..., I:]
+            P = R @ H                                                 # (F, nb, 2I): p_all, p_own
+            p_all, p_own = P[..., :I], P[..., I:]
+            # e - s (v4 SDR needs no projection), p_own - s, p_all - p_own, e - p_all
+            diff = np.empty(P.shape[:2] + (4 * I,), dtype=P.dtype)
+            for k, (a, b) in enumerate(((E, R), (p_own, R), (p_all, p_own), (E, p_all))):
+                np.subtract(a, b, out=diff[..., k * I:(k + 1) * I])
+            e_true = energies(Z)[0]
+            e_all, e_own = energies(P)
+            e_err, e_spat, e_interf, e_artif = energies(diff)
+            metrics[0, :, sl] = _safe_db(e_true, e_err)               # SDR
+            metrics[1, :, sl] = _safe_db(e_true, e_spat)              # ISR
+            metrics[2, :, sl] = _safe_db(e_own, e_interf)             # SIR
+            metrics[3, :, sl] = _safe_db(e_all, e_artif)              # SAR
+
+    _in_threads(project, range(0, nwin, frames_per_batch), workers)
+    metrics[:, :, silent] = np.nan
+    return tuple(metrics)
