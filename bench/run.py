@@ -1,7 +1,7 @@
 """mixlab benchmark suite: one command, ratios measured side by side in one run.
 
     .venv/bin/python bench/run.py                  # everything (~10 min on 2 CPU cores)
-    .venv/bin/python bench/run.py --only scorer    # one section: scorer sampler train separate dag locoformer mixit
+    .venv/bin/python bench/run.py --only scorer    # one section: scorer sampler step train separate dag locoformer mixit
     .venv/bin/python bench/run.py --device cuda    # model timings on a GPU (AMP for training)
 
 Every measurement that needs its own peak memory runs in a fresh child
@@ -170,6 +170,68 @@ def child_train(preset: str, batch: int, device: str, steps: int) -> dict:
     y = torch.randn(batch, 4, 2, model.cfg.chunk_size, device=device)
     r = timed_steps(model, opt, lambda out: torch.nn.functional.mse_loss(out.float(), y), x, steps, amp)
     return {**r, "chunk_s": model.cfg.chunk_size / cfg["sample_rate"]}
+
+
+STEP_VARIANTS = {            # engine settings of each measured variant (train.cpu_amp / train.amp, train.compile)
+    "eager": {}, "bf16": {"cpu_amp": "bf16", "amp": "bf16"},
+    "compile": {"compile": True}, "compile+bf16": {"compile": True, "cpu_amp": "bf16", "amp": "bf16"},
+}
+
+
+def child_step(model_name: str, variant: str, device: str, steps: int, seconds: float) -> dict:
+    """The engine's own training step (Engine.optimise: autocast, backward, optimizer, EMA) at a paper's
+    configuration, in one variant; median over `steps` steps after the first (which compiles, if asked).
+
+    TFC-TDF-UNet v3: Paper A's config, batch 1 x 5.9 s, Adam, EMA, MSE. BS-Locoformer small: Paper B's
+    pre-training step, N = 12, batch 1 x `seconds`, AdamW, MixIT. The same seed and input in every variant,
+    so the first step's loss shows that each computes the same function."""
+    import torch
+
+    from mixlab.train import distributed, engine
+    from mixlab.train.defaults import ENGINE_DEFAULTS
+    from mixlab.train.ema import EMA
+
+    torch.manual_seed(0)
+    dev = torch.device(device)
+    g = torch.Generator().manual_seed(1)
+    if model_name == "tfc_tdf_v3":
+        from mixlab.config import load
+        from mixlab.models import build_model
+
+        cfg = load(REPO / "config.yaml", {"scale": "paper", "musdb_root": str(REPO)})
+        net = build_model({**cfg["model"], "sample_rate": cfg["sample_rate"]}).to(dev)
+        opt = torch.optim.Adam(net.parameters(), lr=5e-5)
+        ema = EMA(net, 0.999)
+        T = net.cfg.chunk_size
+        batch = (torch.randn(1, 2, T, generator=g).to(dev), torch.randn(1, 4, 2, T, generator=g).to(dev))
+        loss = lambda b, forward: torch.nn.functional.mse_loss(forward(b[0]).float(), b[1])   # noqa: E731
+    else:
+        from mixlab.losses.mixit import mixit_efficient
+        from mixlab.models.bs_locoformer import BSLocoformer, BSLocoformerConfig
+
+        net = BSLocoformer(BSLocoformerConfig.from_dict({"size": "small", "chunk_seconds": seconds})).to(dev)
+        opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=1e-2)
+        ema = None
+        T = net.cfg.chunk_size
+        batch = (0.1 * torch.randn(1, 2, 2, T, generator=g)).to(dev)
+        loss = lambda b, forward: mixit_efficient(b, forward(b.sum(1)).float())[0].mean()  # noqa: E731
+    recipe = engine.Recipe(model=net, optimizer=opt, batches=None, loss=loss, ema=ema)
+    tcfg = {**ENGINE_DEFAULTS, **STEP_VARIANTS[variant]}
+    said = []
+    eng = engine.Engine(recipe, {}, "", tcfg, dev, distributed.Ranks(), slice(None), said.append)
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    if dev.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    times, losses = [], []
+    for _ in range(steps + 1):
+        t0 = time.perf_counter()
+        losses.append(eng.optimise(batch))
+        sync()
+        times.append(time.perf_counter() - t0)
+    return {"first_s": times[0], "step_s": float(np.median(times[1:])), "loss0": float(losses[0]),
+            "peak_rss_mb": peak_rss_mb(), "params": sum(p.numel() for p in net.parameters()),
+            "gpu_peak_mb": torch.cuda.max_memory_allocated() / 2 ** 20 if dev.type == "cuda" else None,
+            "chunk_s": T / 44100, "said": said}
 
 
 def child_locoformer(size: str, batch: int, device: str, steps: int, seconds: float) -> dict:
@@ -352,6 +414,33 @@ def bench_train(device: str, batch: int) -> list[tuple]:
     return rows
 
 
+def bench_step(device: str, compile_too: bool) -> list[tuple]:
+    """The engine's training step at both papers' configurations: eager fp32 (the reference code's speed)
+    against bf16 autocast and, when asked (minutes to compile on a CPU), torch.compile."""
+    cuda = device.startswith("cuda")
+    variants = ["eager", "bf16"] + (["compile", "compile+bf16"] if compile_too or cuda else [])
+    rows = []
+    # Paper B's 6 s chunks on a GPU; 2 s on a CPU, where the small model's 6 s step takes ~30 s
+    for model_name, seconds, label in (("tfc_tdf_v3", 0.0, "TFC-TDF-UNet v3 paper config (45.8M), batch 1 x 5.9 s"),
+                                       ("bs_locoformer", 6.0 if cuda else 2.0,
+                                        "BS-Locoformer small, MixIT pre-training, N = 12, batch 1 x {:g} s")):
+        runs = {}
+        for v in variants:
+            runs[v] = child(["step", model_name, v, device, "3", str(seconds)])
+            r = runs[v]
+            print(f"  {model_name} {v}: first step {r['first_s']:.1f} s, then {r['step_s']:.2f} s/step, "
+                  f"loss {r['loss0']:.6f}" + (f" ({'; '.join(r['said'])})" if r["said"] else ""), flush=True)
+        base = runs["eager"]
+        for v, r in runs.items():
+            mem = f"{r['peak_rss_mb']:.0f} MB RSS" + (f", GPU {r['gpu_peak_mb']:.0f} MB" if r["gpu_peak_mb"] else "")
+            ratio = "1.0x (reference)" if v == "eager" else (
+                f"{base['step_s'] / r['step_s']:.2f}x; first loss {r['loss0']:.5f} vs {base['loss0']:.5f}; "
+                f"first step {r['first_s']:.0f} s")
+            rows.append((f"train step (engine), {label.format(seconds)}" if v == "eager" else "", f"{device} {v}",
+                         f"{r['step_s']:.2f} s/step", mem, ratio))
+    return rows
+
+
 def bench_locoformer(device: str, batch: int) -> list[tuple]:
     # the paper's 6 s chunks on a GPU; 1 s on a CPU, where a 6 s step of the large model takes minutes
     seconds = 6.0 if device.startswith("cuda") else 1.0
@@ -435,7 +524,8 @@ def bench_dag(work: Path) -> list[tuple]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--only", default="scorer,sampler,train,separate,dag,locoformer,mixit")
+    p.add_argument("--only", default="scorer,sampler,step,train,separate,dag,locoformer,mixit")
+    p.add_argument("--compile", action="store_true", help="step: also torch.compile (on a CPU: long compiles)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--track-seconds", type=float, default=240.0, help="length of the scorer's test track")
     p.add_argument("--train-batch", type=int, default=1, help="batch of the training-step timing")
@@ -446,8 +536,9 @@ def main() -> None:
     if a.child:
         kind, *rest = a.child
         fn = {"scorer": child_scorer, "train": child_train, "separate": child_separate, "sampler": child_sampler,
-              "locoformer": child_locoformer, "mixit": child_mixit}[kind]
+              "locoformer": child_locoformer, "mixit": child_mixit, "step": child_step}[kind]
         conv = {"train": (str, int, str, int), "separate": (str, float, str), "sampler": (str, str, int, int),
+                "step": (str, str, str, int, float),
                 "scorer": (str, str, str, str), "locoformer": (str, int, str, int, float),
                 "mixit": (str, int, int, float, str)}[kind]
         print(json.dumps(fn(*[c(v) for c, v in zip(conv, rest)])))
@@ -462,6 +553,7 @@ def main() -> None:
     rows = []
     sections = {"scorer": lambda: bench_scorer(work, a.device, a.track_seconds), "sampler": lambda: bench_sampler(work),
                 "train": lambda: bench_train(a.device, a.train_batch), "separate": lambda: bench_separate(a.device),
+                "step": lambda: bench_step(a.device, a.compile),
                 "dag": lambda: bench_dag(work), "locoformer": lambda: bench_locoformer(a.device, a.train_batch),
                 "mixit": lambda: bench_mixit(a.device)}
     for name in a.only.split(","):

@@ -8,7 +8,9 @@ ENGINE_DEFAULTS = {
     "keep_best": 0,                 # keep the K checkpoints with the lowest validation loss
     "average_best": False,          # final model = average of the kept best checkpoints
     "workers": 0,                   # background processes that prepare batches; 0: in the training process
-    "amp": "fp16",                  # CUDA autocast: fp16 (+ loss scaling), bf16, or fp32 (none); the CPU: fp32
+    "amp": "fp16",                  # CUDA autocast: fp16 (+ loss scaling), bf16, or fp32 (none)
+    "cpu_amp": "fp32",              # CPU autocast: fp32 (none) or bf16 (where the CPU computes in bf16)
+    "compile": False,               # torch.compile the network (forward and backward)
 }
 
 # Paper A (papers/random_mixing/recipe.py)

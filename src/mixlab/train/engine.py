@@ -8,12 +8,15 @@ validation. The engine owns everything else, identically for all of them:
   history, written atomically every `checkpoint_every` steps and on SIGTERM/SIGUSR1
   (train/preemption.py); a checkpoint of another spec is refused;
 - AMP on CUDA (`amp`: fp16 autocast around the forward + GradScaler, or bf16 without it),
-  full precision on CPU;
+  on the CPU bf16 autocast where it computes in bf16 (`cpu_amp`), else full precision;
+- `compile`: the network through torch.compile (inductor), forward and backward;
+- no host synchronisation per step: the loss stays on the device, summed there, and a
+  non-finite loss is caught when the loss is logged and before anything is written;
 - DDP under torchrun: each rank trains on its rows of the step's global batch;
   rank 0 alone writes logs, checkpoints and models (train/distributed.py);
 - batches prefetched by `workers` background processes (a DataLoader over step
   indices): the same batches as in-process sampling, so the same weights;
-- a non-finite loss stops every rank at the same step with a message;
+- a non-finite loss stops every rank at the same point, naming its step;
 - a progress line every `log_every` steps, the history (step, loss, lr, validation
   loss, steps/s) as CSV beside the model, TensorBoard events when it is installed;
 - EMA snapshots every `snapshot_every` steps (Paper A Fig. 2);
@@ -123,17 +126,40 @@ def average_states(states: list[dict]) -> dict:
     return out
 
 
-def amp_dtype(setting: str, device: torch.device, log=print):
-    """The autocast dtype of `train.amp` on this device: None (full precision) on the CPU or with "fp32";
-    bf16 where the GPU supports it (else fp16 with loss scaling, said once); fp16 by default."""
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes in bf16 natively (AVX512-BF16 or AMX): elsewhere bf16 autocast is slower than fp32."""
+    try:
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except AttributeError:       # private helpers of torch's CPU module; absent: read the flags
+        try:
+            flags = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return False
+        return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def amp_dtype(setting: str, device: torch.device, log=print, cpu_setting: str = "fp32"):
+    """The autocast dtype on this device, or None (full precision).
+
+    CUDA, `train.amp`: bf16 where the GPU supports it (else fp16 with loss scaling, said once), fp16, or
+    fp32. CPU, `train.cpu_amp`: bf16 where the CPU computes in bf16 (else fp32, said once), or fp32.
+    """
+    if setting not in ("fp16", "bf16", "fp32"):
+        raise ValueError(f"train.amp must be fp16, bf16 or fp32, got {setting!r}")
+    if device.type == "cpu":
+        if cpu_setting not in ("bf16", "fp32"):
+            raise ValueError(f"train.cpu_amp must be bf16 or fp32, got {cpu_setting!r}")
+        if cpu_setting == "bf16":
+            if cpu_has_bf16():
+                return torch.bfloat16
+            log("[train] cpu_amp: this CPU has no native bf16 (AVX512-BF16/AMX); fp32 instead")
+        return None
     if device.type != "cuda" or setting == "fp32":
         return None
     if setting == "bf16":
         if torch.cuda.is_bf16_supported():
             return torch.bfloat16
         log("[train] amp: this GPU has no bf16; fp16 with loss scaling instead")
-    elif setting != "fp16":
-        raise ValueError(f"train.amp must be fp16, bf16 or fp32, got {setting!r}")
     return torch.float16
 
 
@@ -142,12 +168,18 @@ class Engine:
         self.r, self.spec, self.key, self.tcfg = recipe, spec, key, tcfg
         self.device, self.ranks, self.rows, self.log = device, ranks, rows, log
         self.net = distributed.wrap(recipe.model, ranks, device)
+        if tcfg["compile"]:
+            # forward and backward compiled (inductor); the recipe's model keeps the parameters and state_dict
+            self.net = torch.compile(self.net)
         self.use_amp = device.type == "cuda"
-        self.amp_dtype = amp_dtype(tcfg["amp"], device, log)
+        self.amp_dtype = amp_dtype(tcfg["amp"], device, log, tcfg["cpu_amp"])
         # loss scaling only for fp16: bf16 has fp32's exponent range (the authors of Paper B train without it)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype is torch.float16)
         self.params = [p for p in recipe.model.parameters() if p.requires_grad]
         self.step = 0
+        # the first step whose loss was not finite (-1: none), kept on the device: checked when the loss is
+        # logged and before anything is saved, not by a host synchronisation every step
+        self.bad_step = torch.full((), -1, dtype=torch.long, device=device)
         self.history: list[dict] = []
         self.best: list[dict] = []                         # {"loss", "step", "file"}, lowest first
 
@@ -187,12 +219,11 @@ class Engine:
         self.best = json.loads(s.get("best", "[]"))
 
     # ---- one optimisation step: the only place a gradient is taken
-    def optimise(self, batch) -> float:
+    def optimise(self, batch) -> torch.Tensor:
+        """One step; returns the loss as a detached tensor (no host synchronisation)."""
         loss = self.r.loss(batch, self.forward)
-        # every rank must agree before the backward pass: a rank that raised alone would hang the others
-        if distributed.any_rank([not torch.isfinite(loss).item()], self.ranks, self.device)[0]:
-            raise FloatingPointError(f"loss is not finite at step {self.step} (this rank: {loss.item()}); "
-                                     "lower train.lr or check the data")
+        value = loss.detach()
+        self.bad_step = torch.where((self.bad_step < 0) & ~torch.isfinite(value), self.step, self.bad_step)
         opt = self.r.optimizer
         opt.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
@@ -203,7 +234,18 @@ class Engine:
         self.scaler.update()
         if self.r.ema is not None:
             self.r.ema.update(self.r.model)
-        return loss.item()
+        return value
+
+    def check_finite(self) -> None:
+        """Stop every rank, at the same point, if some rank's loss was not finite since the start.
+
+        Called before the loss is logged and before anything is written, so no checkpoint or model ever
+        holds the weights of a step that followed a non-finite loss.
+        """
+        bad = int(self.bad_step)
+        if distributed.any_rank([bad >= 0], self.ranks, self.device)[0]:
+            where = f"at step {bad}" if bad >= 0 else "on another rank"
+            raise FloatingPointError(f"loss is not finite {where}; lower train.lr or check the data")
 
     def validate(self) -> float:
         model = self.r.ema.model if self.r.ema is not None else self.r.model
@@ -256,6 +298,7 @@ class Engine:
                         f.unlink()
 
         def save_resume():
+            self.check_finite()
             if main:
                 checkpoint.atomic_save(self.state(), resume_path)
 
@@ -263,7 +306,7 @@ class Engine:
         self.log(self.r.describe + (f" ({self.ranks.world} processes x {self.rows.stop - self.rows.start})"
                                     if self.ranks.world > 1 else ""))
         self.r.model.train()
-        t0, s0, running = time.perf_counter(), self.step, 0.0
+        t0, s0, running = time.perf_counter(), self.step, torch.zeros((), dtype=torch.float64, device=self.device)
         lr = self.r.optimizer.param_groups[0]["lr"]
         stream = batch_stream(self.r.batches, self.rows, self.step, t["steps"], t["workers"])
         with StopRequest() as stop:
@@ -277,13 +320,15 @@ class Engine:
                 step = self.step
                 valid = None
                 if t["validate_every"] and (step % t["validate_every"] == 0 or step == t["steps"]):
+                    self.check_finite()
                     valid = self.validate()
                     if main:
                         self.keep_if_best(valid, best_dir)
                 if step % t["log_every"] == 0 or step == t["steps"]:
+                    self.check_finite()
                     n = step - s0
                     rate = n / (time.perf_counter() - t0)
-                    loss = distributed.mean_over_ranks(running, self.ranks, self.device) / n
+                    loss = distributed.mean_over_ranks(float(running), self.ranks, self.device) / n
                     row = {"step": step, "loss": loss, "lr": lr, "valid_loss": valid, "steps_per_s": rate}
                     self.history.append(row)
                     if board is not None:
@@ -294,9 +339,11 @@ class Engine:
                     self.log(f"[train] step {step}/{t['steps']} loss {self.r.loss_format.format(loss)} lr {lr:.2e}"
                              + (f" valid {self.r.loss_format.format(valid)}" if valid is not None else "")
                              + f" {rate:.2f} steps/s")
-                    t0, s0, running = time.perf_counter(), step, 0.0
+                    t0, s0, running = time.perf_counter(), step, torch.zeros((), dtype=torch.float64, device=self.device)
                 elif valid is not None:
                     self.history.append({"step": step, "loss": None, "lr": lr, "valid_loss": valid, "steps_per_s": None})
+                if t["snapshot_every"] and step % t["snapshot_every"] == 0:
+                    self.check_finite()
                 if t["snapshot_every"] and step % t["snapshot_every"] == 0 and main:
                     model_io.save_model(snap_tmp / f"step{step:08d}.pt", self.spec_out(), self.r.weights(), step)
                 if step % t["checkpoint_every"] == 0 and step < t["steps"]:
@@ -304,6 +351,7 @@ class Engine:
                 stop_here(stop, step, t["steps"], save_resume, resume_path, self.ranks, self.device, self.log)
         if board is not None:
             board.close()
+        self.check_finite()
         if main:
             self.finish(Path(out), resume_dir, snap_tmp, snapshots, best_dir)
         distributed.barrier(self.ranks)

@@ -1,0 +1,21 @@
+"""torchrun entry of tests/test_distributed.py: the engine on the toy recipe of tests/test_engine.py.
+
+    python -m torch.distributed.run --nproc-per-node=2 tests/ddp_toy.py OUT RESUME_DIR '{"compile": true}'
+"""
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mixlab.train import engine  # noqa: E402
+from tests.test_engine import _cfg, toy  # noqa: E402
+
+
+def main(out: str, resume_dir: str, overrides: str) -> None:
+    tcfg = _cfg(**json.loads(overrides))
+    engine.train({"model": {"toy": 1}, "train": tcfg}, tcfg, toy(tcfg, dropout=0.0), out, resume_dir, "cpu", print)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
