@@ -274,18 +274,21 @@ def child_mixit(solver: str, n_outputs: int, batch: int, seconds: float, device:
     return {"s": float(min(times)), "loss": float(loss.mean()), "peak_rss_mb": peak_rss_mb()}
 
 
-def child_separate(preset: str, seconds: float, device: str) -> dict:
+def child_separate(preset: str, seconds: float, device: str, precision: str = "fp32") -> dict:
     """Real-time factor of overlap-add separation with the preset's settings on a `seconds` track.
 
     With mode 'chunk' (paper models on a CPU, where a whole track takes hours) one
     chunk is timed and the track's time computed as n_chunks x chunk time.
+    precision: fp32, or bf16 autocast (`separate.amp` on CUDA, `separate.cpu_amp` on the CPU).
     """
     import torch
 
     from mixlab.config import load
     from mixlab.models import build_model
     from mixlab.separate import overlap_add
+    from mixlab.train.engine import amp_dtype
 
+    torch.manual_seed(0)                       # the same weights and input in both precisions
     cfg = load(REPO / "config.yaml", {"scale": preset, "musdb_root": str(REPO)})
     model = build_model({**cfg["model"], "sample_rate": cfg["sample_rate"]}).to(device).eval()
     sep = cfg["separate"]
@@ -294,31 +297,43 @@ def child_separate(preset: str, seconds: float, device: str) -> dict:
     hop = chunk - int(round(sep["overlap"] * chunk))
     n_chunks = int(np.ceil((chunk - hop + length) / hop))
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
-    with torch.no_grad():
-        model(torch.randn(1, 2, chunk, device=device))                 # warm-up
+    dtype = amp_dtype(precision, torch.device(device), cpu_setting=precision)
+    one = torch.randn(2, chunk, device=device)
+    # one chunk through overlap_add (its batching, inference mode and autocast) as warm-up, or as the timing
+    # itself where a whole track would take hours
+    t0 = time.perf_counter()
+    single = overlap_add(model, one, chunk, 0.0, "boxcar", 1, autocast=dtype)
+    sync()
+    one_chunk = time.perf_counter() - t0
+    if preset == "paper" and not device.startswith("cuda"):
+        wall, mode = n_chunks * one_chunk, "computed from 1 chunk"
+    else:
+        mix = torch.randn(2, length, device=device)
+        t0 = time.perf_counter()
+        overlap_add(model, mix, chunk, sep["overlap"], sep["window"], sep["batch_size"], autocast=dtype)
         sync()
-        if preset == "paper" and not device.startswith("cuda"):
-            t0 = time.perf_counter()
-            model(torch.randn(1, 2, chunk, device=device))
-            sync()
-            wall, mode = n_chunks * (time.perf_counter() - t0), "computed from 1 chunk"
-        else:
-            mix = torch.randn(2, length, device=device)
-            t0 = time.perf_counter()
-            overlap_add(model, mix, chunk, sep["overlap"], sep["window"], sep["batch_size"])
-            sync()
-            wall, mode = time.perf_counter() - t0, "measured"
+        wall, mode = time.perf_counter() - t0, "measured"
+    np.save(Path(tempfile.gettempdir()) / f"mixlab-bench-sep-{preset}-{precision}.npy", single.float().cpu().numpy())
     return {"seconds": wall, "rtf": wall / seconds, "peak_rss_mb": peak_rss_mb(), "mode": mode,
             "n_chunks": n_chunks, "chunk_s": chunk / cfg["sample_rate"]}
 
 
 def child_sampler(store: str, method: str, chunk: int, n_batches: int) -> dict:
+    """method store/wav: chunks/s of raw random mixes; paper: Paper A's batches of 4 at its settings -- stems
+    pooled with their pitch-bank copies (store:bank:bank...), BS.1770 loudness normalisation to -14 LUFS."""
     import soundfile as sf
 
     from mixlab.data.sampling import MixSampler
     from mixlab.data.stem_store import StemStore
     from mixlab.data.tracks import list_tracks, track_dir
 
+    if method == "paper":
+        sampler = MixSampler(StemStore(store.split(":")), chunk, p_original=0.0, seed=0, target_lufs=-14.0)
+        sampler.batch(0, 4)                               # first touch of the mmaps
+        t0 = time.perf_counter()
+        for step in range(1, n_batches + 1):
+            sampler.batch(step, 4)
+        return {"chunks_per_s": 4 * n_batches / (time.perf_counter() - t0)}
     st = StemStore(store)
     sampler = MixSampler(st, chunk, p_original=0.0, seed=0, target_lufs=None)
     t0 = time.perf_counter()
@@ -398,9 +413,29 @@ def bench_sampler(work: Path) -> list[tuple]:
     chunk = 6 * 44100
     a = child(["sampler", str(store), "store", str(chunk), "60"])
     b = child(["sampler", str(store), "wav", str(chunk), "60"])
+    from mixlab.data.pitch_bank import build_pitch_bank
+
+    # Paper A's settings on a small corpus (Rubber Band takes minutes per copy of a big one); the reads are
+    # mmap slices at random offsets, so the rate does not depend on the corpus size
+    small = make_corpus(work / "sampler_paper" / "corpus", n_songs=4, seconds=20.0)
+    store = work / "sampler_paper" / "store"
+    if not (store / "store.json").exists():
+        build_store(small, "train", list_tracks(small, "train"), store, 44100, progress=lambda m: None)
+    banks = []
+    for k in (-2, -1, 1, 2):                         # the reference's pitch grid, Rubber Band copies of every song
+        bank = work / "sampler_paper" / f"pitch{k:+d}"
+        if not (bank / "store.json").exists():
+            build_pitch_bank(store, bank, k, progress=lambda m: None)
+        banks.append(str(bank))
+    paper_chunk = 2048 * 127                         # Paper A's training chunk, 5.9 s at 44.1 kHz
+    c = child(["sampler", ":".join([str(store), *banks]), "paper", str(paper_chunk), "40"])
     return [("sampler, random-mix 6 s stereo chunks (warm page cache)", "stem store (mmap)",
              f"{a['chunks_per_s']:.0f} chunks/s", "", f"{a['chunks_per_s'] / b['chunks_per_s']:.1f}x"),
-            ("", "WAV + soundfile seek", f"{b['chunks_per_s']:.0f} chunks/s", "", "1.0x")]
+            ("", "WAV + soundfile seek", f"{b['chunks_per_s']:.0f} chunks/s", "", "1.0x"),
+            ("sampler at Paper A's settings: batch 4 x 5.9 s, 44.1 kHz, originals + 4 pitch banks, -14 LUFS",
+             "one process (`train.workers` adds processes)", f"{c['chunks_per_s'] / 4:.1f} batches/s", "",
+             f"{c['chunks_per_s']:.0f} examples/s: {c['chunks_per_s'] / 12.5:.1f}x the 12.5/s of an H100 "
+             "step (batch 1, 0.08 s; BENCHMARKS.md)")]
 
 
 def bench_train(device: str, batch: int) -> list[tuple]:
@@ -420,9 +455,9 @@ def bench_step(device: str, compile_too: bool) -> list[tuple]:
     cuda = device.startswith("cuda")
     variants = ["eager", "bf16"] + (["compile", "compile+bf16"] if compile_too or cuda else [])
     rows = []
-    # Paper B's 6 s chunks on a GPU; 2 s on a CPU, where the small model's 6 s step takes ~30 s
+    # Paper B's 6 s chunks (~25 s a step on a 2-core CPU)
     for model_name, seconds, label in (("tfc_tdf_v3", 0.0, "TFC-TDF-UNet v3 paper config (45.8M), batch 1 x 5.9 s"),
-                                       ("bs_locoformer", 6.0 if cuda else 2.0,
+                                       ("bs_locoformer", 6.0,
                                         "BS-Locoformer small, MixIT pre-training, N = 12, batch 1 x {:g} s")):
         runs = {}
         for v in variants:
@@ -466,12 +501,19 @@ def bench_mixit(device: str) -> list[tuple]:
 
 
 def bench_separate(device: str) -> list[tuple]:
+    """fp32 (as before) against bf16 autocast; the bf16 chunk's output compared with the fp32 one's (same seed)."""
     rows = []
     for preset in ("paper", "demo"):
-        r = child(["separate", preset, "240", device])
-        rows.append((f"separation, TFC-TDF-UNet v3 {preset}, 240 s stereo track, {r['n_chunks']} chunks of "
-                     f"{r['chunk_s']:.1f} s", f"{device} ({r['mode']})", f"RTF {r['rtf']:.2f}",
-                     f"{r['peak_rss_mb']:.0f} MB", ""))
+        runs = {p: child(["separate", preset, "240", device, p]) for p in ("fp32", "bf16")}
+        ref = np.load(Path(tempfile.gettempdir()) / f"mixlab-bench-sep-{preset}-fp32.npy")
+        for p, r in runs.items():
+            out = np.load(Path(tempfile.gettempdir()) / f"mixlab-bench-sep-{preset}-{p}.npy")
+            snr = 10 * np.log10(np.sum(ref ** 2) / max(np.sum((out - ref) ** 2), 1e-30))
+            rows.append((f"separation, TFC-TDF-UNet v3 {preset}, 240 s stereo track, {r['n_chunks']} chunks of "
+                         f"{r['chunk_s']:.1f} s" if p == "fp32" else "", f"{device} {p} ({r['mode']})",
+                         f"RTF {r['rtf']:.2f}", f"{r['peak_rss_mb']:.0f} MB",
+                         "1.0x" if p == "fp32" else f"{runs['fp32']['rtf'] / r['rtf']:.2f}x; output {snr:.0f} dB SNR "
+                         "re fp32"))
     return rows
 
 
@@ -537,7 +579,7 @@ def main() -> None:
         kind, *rest = a.child
         fn = {"scorer": child_scorer, "train": child_train, "separate": child_separate, "sampler": child_sampler,
               "locoformer": child_locoformer, "mixit": child_mixit, "step": child_step}[kind]
-        conv = {"train": (str, int, str, int), "separate": (str, float, str), "sampler": (str, str, int, int),
+        conv = {"train": (str, int, str, int), "separate": (str, float, str, str), "sampler": (str, str, int, int),
                 "step": (str, str, str, int, float),
                 "scorer": (str, str, str, str), "locoformer": (str, int, str, int, float),
                 "mixit": (str, int, int, float, str)}[kind]

@@ -21,7 +21,7 @@ def _window(kind: str, n: int) -> torch.Tensor:
     raise ValueError(f"unknown window {kind!r}; choose one of {WINDOWS}")
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def overlap_add(model: Callable[[torch.Tensor], torch.Tensor], mixture: torch.Tensor, chunk: int,
                 overlap: float = 0.5, window: str = "hann", batch_size: int = 4,
                 autocast: torch.dtype | None = None) -> torch.Tensor:

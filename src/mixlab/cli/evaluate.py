@@ -11,7 +11,7 @@ from mixlab.cli._common import job_spec, keep_freed_memory, log, native_threads,
 from mixlab.config import ConfigError
 
 # separate: the chunking of overlap-add (absent: the training chunk, overlap_add's defaults)
-SEPARATE_KEYS = ("dim_t", "chunk_seconds", "overlap", "window", "batch_size", "amp")
+SEPARATE_KEYS = ("dim_t", "chunk_seconds", "overlap", "window", "batch_size", "amp", "cpu_amp")
 
 
 def cmd_separate(a):
@@ -37,8 +37,8 @@ def cmd_separate(a):
     else:
         chunk = cfg.chunk_size
     how = {k: s[k] for k in ("overlap", "window", "batch_size") if k in s}    # absent: overlap_add's defaults
-    # fp32 unless asked; bf16/fp16 take effect on CUDA only (on the CPU the separation stays fp32)
-    how["autocast"] = amp_dtype(s.get("amp", "fp32"), torch.device(a.device), log)
+    # fp32 unless asked: amp on CUDA, cpu_amp (bf16 where the CPU computes in it) on the CPU
+    how["autocast"] = amp_dtype(s.get("amp", "fp32"), torch.device(a.device), log, s.get("cpu_amp", "fp32"))
     log(f"[separate] {a.model}: chunks of {chunk} samples, {how}")
     names = a.tracks or list_tracks(a.root, a.split)
     for i, name in enumerate(names):
@@ -178,6 +178,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--batch-size", type=int, default=None, help="chunks per forward pass (4)")
     s.add_argument("--amp", default=None, choices=["fp32", "bf16", "fp16"],
                    help="autocast on CUDA (fp32: none, the default; bf16 as the authors of Paper B separate)")
+    s.add_argument("--cpu-amp", default=None, choices=["fp32", "bf16"],
+                   help="autocast on the CPU: bf16 where it computes in bf16 (fp32: none, the default)")
     s.add_argument("--device", default="cpu")
     s.add_argument("--threads", type=int, default=None)
     s.set_defaults(func=cmd_separate)
