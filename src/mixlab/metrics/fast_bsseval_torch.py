@@ -1,24 +1,9 @@
 """BSS Eval v4 with museval's exact numbers, in torch: the fast scorer on a GPU (`--device cuda`).
 
-The same algorithm as metrics/fast_bsseval.py, which the CPU runs (no torch import, scipy's faster FFTs).
-
-Computes what `museval.metrics.bss_eval(..., framewise_filters=False,
-bsseval_sources_version=False)` computes: 512-tap multichannel distortion
-filters fitted once on the whole track (images version, stereo channels as
-images), then SDR/ISR/SIR/SAR per frame. Where museval loops over frames,
-sources and channel pairs with one FFT convolution each, this does:
-
-- the lag-limited auto/cross-correlations for G and D from block FFTs whose
-  cross spectra are summed over blocks (each sample transformed once, no FFT
-  of the whole padded track), plus short FFTs for pairs straddling blocks;
-- one Cholesky factorisation of G, in place, shared by all estimates (museval
-  solves the same system once per estimate);
-- all frames' projections as batched per-frequency products, a few frames at
-  a time, and their energies by Parseval, never going back to samples.
-
-Everything that feeds a metric is float64. NaN/inf follow museval: a frame in
-which any reference or any estimate sums to zero over channels at every sample
-gets NaN for all sources; a zero denominator gives +inf.
+The algorithm, its float64 arithmetic and museval's NaN/inf conventions are those of
+metrics/fast_bsseval.py, which the CPU runs (no torch import, scipy's faster FFTs); this
+version differs in layout only: FFTs written straight into frequency-major buffers, own-source
+and all-source projections as two batched products. Both are tested against museval.
 """
 from __future__ import annotations
 
