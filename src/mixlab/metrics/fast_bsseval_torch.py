@@ -10,19 +10,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-FILTERS_LEN = 512
+from mixlab.metrics.fast_bsseval import FILTERS_LEN, _fft_len
 
 
 def _next_fast_len(n: int) -> int:
     return 1 << int(np.ceil(np.log2(n)))
-
-
-def _fft_len(n: int) -> int:
-    """A fast FFT length >= n: 2^a times 1, 3, 5, 9, 15 or 45 (few odd factors are fastest).
-
-    A 1 s frame at 44.1 kHz plus 511 filter taps (44611) gets 46080, not 65536.
-    """
-    return min(odd << max(0, int(np.ceil(np.log2(n / odd)))) for odd in (1, 3, 5, 9, 15, 45))
 
 
 def _rfft_freq_major(rows: torch.Tensor, out: torch.Tensor) -> torch.Tensor:

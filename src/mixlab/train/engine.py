@@ -344,8 +344,8 @@ class Engine:
                     self.history.append({"step": step, "loss": None, "lr": lr, "valid_loss": valid, "steps_per_s": None})
                 if t["snapshot_every"] and step % t["snapshot_every"] == 0:
                     self.check_finite()
-                if t["snapshot_every"] and step % t["snapshot_every"] == 0 and main:
-                    model_io.save_model(snap_tmp / f"step{step:08d}.pt", self.spec_out(), self.r.weights(), step)
+                    if main:
+                        model_io.save_model(snap_tmp / f"step{step:08d}.pt", self.spec_out(), self.r.weights(), step)
                 if step % t["checkpoint_every"] == 0 and step < t["steps"]:
                     save_resume()
                 stop_here(stop, step, t["steps"], save_resume, resume_path, self.ranks, self.device, self.log)
