@@ -123,7 +123,7 @@ def test_histories_figure(tmp_path):
 
 def test_amp_policy(monkeypatch):
     """train.amp on CUDA: fp16 (default), bf16 where the GPU has it; train.cpu_amp on the CPU: bf16 where it computes
-    in bf16, else fp32 (said); the CUDA setting never applies to the CPU."""
+    in bf16; a precision the device lacks is an error naming the key; the CUDA setting never applies to the CPU."""
     cpu, gpu = torch.device("cpu"), torch.device("cuda")
     assert engine.amp_dtype("bf16", cpu) is None and engine.amp_dtype("fp16", cpu) is None
     assert engine.amp_dtype("fp16", gpu) is torch.float16 and engine.amp_dtype("fp32", gpu) is None
@@ -131,16 +131,18 @@ def test_amp_policy(monkeypatch):
     assert engine.amp_dtype("bf16", gpu) is torch.bfloat16
     assert engine.amp_dtype("fp16", gpu, cpu_setting="bf16") is torch.float16
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
-    said = []
-    assert engine.amp_dtype("bf16", gpu, said.append) is torch.float16 and "no bf16" in said[0]
+    with pytest.raises(ValueError, match=r"train.amp is bf16 but .* has no bf16.*set train.amp: fp16"):
+        engine.amp_dtype("bf16", gpu)
+    with pytest.raises(ValueError, match=r"mixit.separate.amp is bf16"):
+        engine.amp_dtype("bf16", gpu, key="mixit.separate")
     with pytest.raises(ValueError, match="fp16, bf16 or fp32"):
         engine.amp_dtype("half", gpu)
     monkeypatch.setattr(engine, "cpu_has_bf16", lambda: True)
     assert engine.amp_dtype("fp16", cpu, cpu_setting="bf16") is torch.bfloat16
     assert engine.amp_dtype("fp16", cpu, cpu_setting="fp32") is None
     monkeypatch.setattr(engine, "cpu_has_bf16", lambda: False)
-    said = []
-    assert engine.amp_dtype("fp16", cpu, said.append, cpu_setting="bf16") is None and "no native bf16" in said[0]
+    with pytest.raises(ValueError, match="cpu_amp is bf16 but this CPU has no native bf16"):
+        engine.amp_dtype("fp16", cpu, cpu_setting="bf16")
     with pytest.raises(ValueError, match="cpu_amp must be bf16 or fp32"):
         engine.amp_dtype("fp16", cpu, cpu_setting="fp16")
 
@@ -170,7 +172,7 @@ def test_compiled_and_bf16_steps_resume_exactly_and_compute_the_same_function(tm
     uninterrupted one (dropout's RNG included), and without dropout lands where the eager fp32 run does, up to
     rounding (AMP tolerance for bf16). With dropout it cannot: inductor draws its own masks."""
     if variant.get("cpu_amp") and not engine.cpu_has_bf16():
-        pytest.skip("this CPU has no native bf16: cpu_amp falls back to fp32")
+        pytest.skip("this CPU has no native bf16: cpu_amp bf16 is refused")
     ref = _run(tmp_path, "ref", _cfg(**variant))
 
     def log(msg):

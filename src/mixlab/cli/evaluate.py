@@ -38,7 +38,7 @@ def cmd_separate(a):
         chunk = cfg.chunk_size
     how = {k: s[k] for k in ("overlap", "window", "batch_size") if k in s}    # absent: overlap_add's defaults
     # fp32 unless asked: amp on CUDA, cpu_amp (bf16 where the CPU computes in it) on the CPU
-    how["autocast"] = amp_dtype(s.get("amp", "fp32"), torch.device(a.device), log, s.get("cpu_amp", "fp32"))
+    how["autocast"] = amp_dtype(s.get("amp", "fp32"), torch.device(a.device), log, s.get("cpu_amp", "fp32"), key="separate")
     log(f"[separate] {a.model}: chunks of {chunk} samples, {how}")
     names = a.tracks or list_tracks(a.root, a.split)
     for i, name in enumerate(names):

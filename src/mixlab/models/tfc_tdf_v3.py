@@ -131,23 +131,27 @@ class TFCTDFNet(nn.Module):
         self.register_buffer("window", torch.hann_window(cfg.n_fft, periodic=True), persistent=False)
 
     # -- STFT with complex values as channels --------------------------------
+    # Both transforms run in float32 whatever the autocast: complex bf16 does not exist
+    # (view_as_complex refuses it) and an 8192-point FFT in fp16 would lose the quiet bins.
     def stft(self, x):
-        """(B, C, L) -> (B, 2C, dim_f, T): channels ordered (C, re/im)."""
+        """(B, C, L) -> (B, 2C, dim_f, T): channels ordered (C, re/im), float32."""
         B, C, L = x.shape
-        spec = torch.stft(x.reshape(B * C, L), self.cfg.n_fft, self.cfg.hop_length,
-                          window=self.window, center=True, return_complex=True)
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            spec = torch.stft(x.reshape(B * C, L).float(), self.cfg.n_fft, self.cfg.hop_length,
+                              window=self.window, center=True, return_complex=True)
         spec = torch.view_as_real(spec)                       # (B*C, F, T, 2)
         spec = spec.permute(0, 3, 1, 2).reshape(B, 2 * C, -1, spec.shape[2])
         return spec[:, :, : self.cfg.dim_f]
 
     def istft(self, spec, length: int):
-        """(B, S, 2C, dim_f, T) -> (B, S, C, length); the dropped top bins come back as zeros."""
+        """(B, S, 2C, dim_f, T), any float dtype -> float32 (B, S, C, length); the dropped top bins come back as zeros."""
         B, S, C2, F, T = spec.shape
         n_bins = self.cfg.n_fft // 2 + 1
-        spec = nn.functional.pad(spec, (0, 0, 0, n_bins - F))
-        spec = spec.reshape(B * S * C2 // 2, 2, n_bins, T).permute(0, 2, 3, 1).contiguous()
-        wav = torch.istft(torch.view_as_complex(spec), self.cfg.n_fft, self.cfg.hop_length,
-                          window=self.window, center=True, length=length)
+        with torch.autocast(device_type=spec.device.type, enabled=False):
+            spec = nn.functional.pad(spec.float(), (0, 0, 0, n_bins - F))
+            spec = spec.reshape(B * S * C2 // 2, 2, n_bins, T).permute(0, 2, 3, 1).contiguous()
+            wav = torch.istft(torch.view_as_complex(spec), self.cfg.n_fft, self.cfg.hop_length,
+                              window=self.window, center=True, length=length)
         return wav.reshape(B, S, C2 // 2, length)
 
     def _to_subbands(self, x):   # (B, c, K*f, T) -> (B, c*K, f, T)

@@ -138,28 +138,32 @@ def cpu_has_bf16() -> bool:
         return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
-def amp_dtype(setting: str, device: torch.device, log=print, cpu_setting: str = "fp32"):
+def amp_dtype(setting: str, device: torch.device, log=print, cpu_setting: str = "fp32", key: str = "train"):
     """The autocast dtype on this device, or None (full precision).
 
-    CUDA, `train.amp`: bf16 where the GPU supports it (else fp16 with loss scaling, said once), fp16, or
-    fp32. CPU, `train.cpu_amp`: bf16 where the CPU computes in bf16 (else fp32, said once), or fp32.
+    CUDA, `<key>.amp`: bf16, fp16 (with loss scaling in training), or fp32. CPU, `<key>.cpu_amp`: bf16 or fp32.
+    A precision the device does not compute in is an error naming the key, not a silent switch: bf16 and fp16
+    train differently (range, loss scaling), and a run must be the one its spec says.
     """
     if setting not in ("fp16", "bf16", "fp32"):
-        raise ValueError(f"train.amp must be fp16, bf16 or fp32, got {setting!r}")
+        raise ValueError(f"{key}.amp must be fp16, bf16 or fp32, got {setting!r}")
     if device.type == "cpu":
         if cpu_setting not in ("bf16", "fp32"):
-            raise ValueError(f"train.cpu_amp must be bf16 or fp32, got {cpu_setting!r}")
+            raise ValueError(f"{key}.cpu_amp must be bf16 or fp32, got {cpu_setting!r}")
         if cpu_setting == "bf16":
-            if cpu_has_bf16():
-                return torch.bfloat16
-            log("[train] cpu_amp: this CPU has no native bf16 (AVX512-BF16/AMX); fp32 instead")
+            if not cpu_has_bf16():
+                raise ValueError(f"{key}.cpu_amp is bf16 but this CPU has no native bf16 (AVX512-BF16 or AMX): "
+                                 f"bf16 would run emulated, slower than fp32; set {key}.cpu_amp: fp32")
+            return torch.bfloat16
         return None
     if device.type != "cuda" or setting == "fp32":
         return None
     if setting == "bf16":
-        if torch.cuda.is_bf16_supported():
-            return torch.bfloat16
-        log("[train] amp: this GPU has no bf16; fp16 with loss scaling instead")
+        if not torch.cuda.is_bf16_supported():
+            name = torch.cuda.get_device_name(device) if torch.cuda.is_available() else "this GPU"
+            raise ValueError(f"{key}.amp is bf16 but {name} has no bf16 (it needs compute capability 8.0, "
+                             f"e.g. A100/H100); set {key}.amp: fp16 (loss-scaled) or fp32")
+        return torch.bfloat16
     return torch.float16
 
 
