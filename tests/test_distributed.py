@@ -44,7 +44,7 @@ def test_rank_rows_are_the_rows_of_the_global_batch(tiny_store, activity, tmp_pa
     pairs = MixITPairSampler(ClipStore(_clip_store(tmp_path / "clips")), 2000, seed=5)
     np.testing.assert_array_equal(np.concatenate(_rows_concat(lambda rows: pairs.batch(2, 4, rows), 2, 4)),
                                   pairs.batch(2, 4))
-    with pytest.raises(ValueError, match="divisible by the number of GPU processes"):
+    with pytest.raises(ValueError, match="not divisible by 3 GPU process"):
         Ranks(0, 3, 0).part(4)
 
 
@@ -99,6 +99,22 @@ def test_a_compiled_step_under_ddp_trains_like_one_process(tmp_path):
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert "(2 processes x 2)" in res.stdout
     _assert_same_weights(tmp_path / "one.pt", tmp_path / "two.pt", atol=1e-5)      # as eager DDP (6.9e-6 here)
+
+
+@pytest.mark.slow
+def test_two_gloo_processes_accumulating_train_like_one_process(tmp_path):
+    """2 processes x 2 micro-batches x 1 example = one process with batch 4: DDP's all-reduce on the last
+    micro-batch carries the locally summed gradients of both."""
+    toy = Path(__file__).with_name("ddp_toy.py")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, toy, tmp_path / "one.pt", tmp_path / "r1", json.dumps({"lr": 1e-3})],
+                   check=True, capture_output=True, env=env)
+    res = subprocess.run(command_for(2, [sys.executable, str(toy), tmp_path / "two.pt", tmp_path / "r2",
+                                         json.dumps({"lr": 1e-3, "accumulate": 2})]),
+                         capture_output=True, text=True, env={**env, "MIXLAB_DIST_BACKEND": "gloo"}, timeout=600)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert "(2 processes x 2 micro-batches x 1)" in res.stdout
+    _assert_same_weights(tmp_path / "one.pt", tmp_path / "two.pt", atol=1e-6)
 
 
 def _start_and_signal(cmd, sig, at_step):

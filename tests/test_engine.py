@@ -1,4 +1,5 @@
 """The training engine on a toy recipe: prefetching, NaN guard, validation, best-k averaging, history, resume."""
+import contextlib
 import csv
 
 import numpy as np
@@ -18,8 +19,9 @@ def toy(tcfg, valid_values=None, nan_at=None, dropout=0.1):
 
         def batches(step, rows):
             rng = np.random.default_rng([tcfg["seed"], step])
-            x = rng.standard_normal((tcfg["batch_size"], 4)).astype(np.float32)[rows]
-            return x, x @ W_TRUE.T + 0.01 * rng.standard_normal((len(x), 1)).astype(np.float32)
+            x = rng.standard_normal((tcfg["batch_size"], 4)).astype(np.float32)
+            y = x @ W_TRUE.T + 0.01 * rng.standard_normal((len(x), 1)).astype(np.float32)
+            return x[rows], y[rows]             # any rows are those rows of the whole batch
 
         def loss(batch, forward):
             x, y = map(torch.from_numpy, batch)
@@ -28,7 +30,7 @@ def toy(tcfg, valid_values=None, nan_at=None, dropout=0.1):
 
         calls = iter(valid_values or [])
 
-        def validation(forward):
+        def validation(forward, size):
             return next(calls)
 
         return engine.Recipe(model=model, optimizer=opt, batches=batches, loss=loss,
@@ -59,8 +61,9 @@ def test_workers_prepare_the_same_batches(tmp_path):
 
 
 def test_batch_stream_order_with_workers():
-    got = [int(b) for b in engine.batch_stream(lambda step, rows: np.int64(step), slice(None), 3, 11, workers=2)]
-    assert got == list(range(3, 11))
+    micro = [slice(0, 2), slice(2, 4)]
+    got = list(engine.batch_stream(lambda step, rows: (step, rows.start), micro, 3, 11, workers=2))
+    assert got == [[(step, 0), (step, 2)] for step in range(3, 11)]
 
 
 def test_a_non_finite_loss_stops_with_the_step(tmp_path):
@@ -188,3 +191,68 @@ def test_compiled_and_bf16_steps_resume_exactly_and_compute_the_same_function(tm
     tol = 1e-2 if variant.get("cpu_amp") else 1e-5
     for k, v in same.items():
         torch.testing.assert_close(v, eager[k], rtol=tol, atol=tol)
+
+
+def test_accumulated_micro_batches_train_like_one_batch(tmp_path):
+    """accumulate 2 x micro-batch 2 takes the steps of batch 4 (no dropout; up to float summation order), the
+    log names the split, and a batch that does not divide is a named error before any step."""
+    said = []
+    one = _weights(_run(tmp_path, "one", _cfg(), dropout=0.0))
+    two = _weights(_run(tmp_path, "two", _cfg(accumulate=2), dropout=0.0, log=said.append))
+    assert any("(2 micro-batches x 2)" in line for line in said), said
+    for k, v in one.items():
+        torch.testing.assert_close(two[k], v, rtol=0, atol=1e-6)
+    with pytest.raises(ValueError, match=r"batch_size=4 is not divisible by 1 GPU process\(es\) x train.accumulate=3"):
+        _run(tmp_path, "odd", _cfg(accumulate=3))
+    assert not (tmp_path / "odd_resume").exists()
+
+
+def test_accumulating_run_resumes_exactly_and_on_another_split(tmp_path):
+    """Killed at step 6 with accumulate 2, resumed: the uninterrupted run's very weights. Resumed with accumulate 1
+    instead (another number of GPUs): accepted, the same training up to rounding."""
+    ref = _weights(_run(tmp_path, "ref", _cfg(accumulate=2)))
+
+    def log(msg):
+        if "step 6/" in msg:
+            raise KeyboardInterrupt
+    for name in ("cut", "moved"):
+        with pytest.raises(KeyboardInterrupt):
+            _run(tmp_path, name, _cfg(accumulate=2), log=log)
+    cut = _weights(_run(tmp_path, "cut", _cfg(accumulate=2)))
+    moved = _weights(_run(tmp_path, "moved", _cfg(accumulate=1)))
+    for k, v in ref.items():
+        torch.testing.assert_close(cut[k], v, rtol=0, atol=0)
+        torch.testing.assert_close(moved[k], v, rtol=0, atol=1e-6)
+
+
+def test_ddp_synchronises_on_the_last_micro_batch_only(tmp_path, monkeypatch):
+    """Under DDP every micro-batch but the last runs its backward inside no_sync (gradients add up locally; one
+    all-reduce per step)."""
+    from mixlab.train import distributed
+
+    events = []
+
+    class FakeDDP(torch.nn.Module):          # DDP's interface, without a process group
+        def __init__(self, module):
+            super().__init__()
+            self.module = module
+
+        def forward(self, x):
+            events.append("forward")
+            return self.module(x)
+
+        @contextlib.contextmanager
+        def no_sync(self):
+            events.append("no_sync")
+            yield
+            events.append("sync again")
+
+    monkeypatch.setattr(distributed, "wrap", lambda model, ranks, device: FakeDDP(model))
+    monkeypatch.setattr(distributed, "setup", lambda device: (distributed.Ranks(0, 2, 0), torch.device(device)))
+    monkeypatch.setattr(distributed, "any_rank", lambda flags, ranks, device: flags)
+    monkeypatch.setattr(distributed, "mean_over_ranks", lambda value, ranks, device: value)
+    monkeypatch.setattr(distributed, "barrier", lambda ranks: None)
+    monkeypatch.setattr(distributed, "teardown", lambda ranks: None)
+    tcfg = _cfg(steps=1, batch_size=8, accumulate=3 + 1)
+    _run(tmp_path, "ddp", tcfg, dropout=0.0)
+    assert events == ["forward", "no_sync", "sync again"] * 3 + ["forward"], events

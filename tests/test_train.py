@@ -126,3 +126,30 @@ def test_final_state_of_another_spec_is_not_restored(tiny_store, tmp_path):
     lines = []
     train(_spec(steps=3), tiny_store, out, resume, log=lines.append)
     assert any("another spec" in m for m in lines) and checkpoint.load(out)["step"] == 3
+
+
+@pytest.mark.parametrize("paper", ["A", "B"])
+def test_accumulate_2_x_batch_2_trains_like_batch_4(paper, tiny_store, tmp_path):
+    """train.accumulate in each paper's recipe: two micro-batches of 2 take the steps of one batch of 4 (Paper B's
+    pre-training without dropout, whose masks are drawn per forward); the validation runs in micro-batches."""
+    if paper == "A":
+        from mixlab.papers.random_mixing.recipe import train
+
+        def run(name, **kw):
+            spec = _spec(steps=3)
+            spec["train"].update(batch_size=4, **kw)
+            return train(spec, tiny_store, tmp_path / f"{name}.pt", tmp_path / name, log=lambda m: None)
+    else:
+        from mixlab.papers.mixit.recipe import train
+        from tests.test_mixit_train import _clip_store, _pre_spec
+
+        clips = _clip_store(tmp_path / "clips", n_files=4)
+
+        def run(name, **kw):
+            spec = _pre_spec(steps=3)
+            spec["model"]["dropout"] = 0.0
+            spec["train"].update(batch_size=4, validate_every=3, keep_best=1, valid_files=2, valid_chunks=4, **kw)
+            return train(spec, tmp_path / f"{name}.pt", tmp_path / name, clips=clips, log=lambda m: None)
+    one, two = _weights(run("one")), _weights(run("two", accumulate=2))
+    for k, v in one.items():
+        torch.testing.assert_close(two[k], v, rtol=1e-4, atol=1e-6, msg=k)

@@ -217,6 +217,18 @@ def check_cross_keys(preset: dict, name=lambda key: key) -> None:
         if preset["train"].get("target_lufs") is not None and chunk_s < 0.4:
             _fail(name("train.target_lufs"), f"the training chunk is {chunk_s:.3f} s, shorter than the 0.4 s "
                   f"block of BS.1770 loudness; raise model.dim_t or set target_lufs: null")
+    # the global batch is processes x micro-batch x accumulate: caught here, not when the training job starts
+    mx_res = {**preset["resources"], **preset["mixit"].get("resources", {})}
+    for section, gpus, key in (("train", preset["resources"]["train"]["gpu"], "train"),
+                               ("pretrain", mx_res["train"]["gpu"], "mixit.pretrain"),
+                               ("finetune", mx_res["train"]["gpu"], "mixit.finetune")):
+        t = preset["train"] if section == "train" else preset["mixit"][section]
+        procs, acc = max(1, gpus), t.get("accumulate", 1)
+        if t["batch_size"] % (procs * acc):
+            res = "resources.train.gpu" if section == "train" else "mixit.resources.train.gpu"
+            _fail(name(f"{key}.accumulate" if "accumulate" in t else f"{key}.batch_size"),
+                  f"{key}.batch_size {t['batch_size']} is not divisible by {procs} GPU process(es) ({res}) x "
+                  f"accumulate {acc}; the global batch is processes x micro-batch x accumulate")
     fig1 = {f"{float(p):.2f}" for p in preset["fig1"]["p"]}
     for fig, why in (("fig2", "Fig. 2 follows the training of Fig. 1's models"),
                      ("fig4", "Fig. 4 scores Fig. 1's models on shifted test sets")):

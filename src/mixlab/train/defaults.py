@@ -11,6 +11,9 @@ ENGINE_DEFAULTS = {
     "amp": "fp16",                  # CUDA autocast: fp16 (+ loss scaling), bf16, or fp32 (none)
     "cpu_amp": "fp32",              # CPU autocast: fp32 (none) or bf16 (where the CPU computes in bf16)
     "compile": False,               # torch.compile the network (forward and backward)
+    # micro-batches per step and process: batch_size = processes x micro-batch x accumulate; the gradient is
+    # that of the whole batch's mean whatever the split, so a run may resume on another number of GPUs
+    "accumulate": 1,
 }
 
 # Paper A (papers/random_mixing/recipe.py)
@@ -25,7 +28,7 @@ def same_training(a: dict, b: dict) -> bool:
     """Whether two run specs train the same model (snapshots taken along the way do not change it)."""
     def norm(spec):
         train = {**TRAIN_DEFAULTS, **spec["train"]}
-        for key in ("snapshot_every", "workers"):        # neither changes the weights
+        for key in ("snapshot_every", "workers", "accumulate"):   # none changes the weights (beyond rounding)
             train.pop(key)
         return {**spec, "train": train}
     return norm(a) == norm(b)

@@ -30,11 +30,17 @@ class Ranks:
 
     def part(self, batch_size: int) -> slice:
         """This rank's rows of the global batch."""
-        if batch_size % self.world:
-            raise ValueError(f"train.batch_size={batch_size} must be divisible by the number of GPU processes "
-                             f"({self.world}): set a batch size that is a multiple of the job's gpu resource")
-        n = batch_size // self.world
-        return slice(self.rank * n, (self.rank + 1) * n)
+        return self.micro_batches(batch_size, 1)[0]
+
+    def micro_batches(self, batch_size: int, accumulate: int) -> list[slice]:
+        """This rank's rows of the global batch, as `accumulate` consecutive micro-batches."""
+        if batch_size % (self.world * accumulate):
+            raise ValueError(f"train.batch_size={batch_size} is not divisible by {self.world} GPU process(es) x "
+                             f"train.accumulate={accumulate}: the global batch is processes x micro-batch x "
+                             f"accumulate; choose an accumulate (or a gpu resource) that divides it")
+        n = batch_size // (self.world * accumulate)
+        first = self.rank * n * accumulate
+        return [slice(first + i * n, first + (i + 1) * n) for i in range(accumulate)]
 
 
 def setup(device: str) -> tuple[Ranks, torch.device]:

@@ -14,6 +14,9 @@ validation. The engine owns everything else, identically for all of them:
   non-finite loss is caught when the loss is logged and before anything is written;
 - DDP under torchrun: each rank trains on its rows of the step's global batch;
   rank 0 alone writes logs, checkpoints and models (train/distributed.py);
+- gradient accumulation (`accumulate`): each rank's rows in that many micro-batches, gradients
+  summed before one optimizer step; DDP synchronises on the last micro-batch only. The global
+  batch is processes x micro-batch x accumulate, the gradient that of its mean whatever the split;
 - batches prefetched by `workers` background processes (a DataLoader over step
   indices): the same batches as in-process sampling, so the same weights;
 - a non-finite loss stops every rank at the same point, naming its step;
@@ -28,6 +31,7 @@ validation. The engine owns everything else, identically for all of them:
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -51,11 +55,12 @@ class Recipe:
     """What a paper's training contributes; shapes and units are the recipe's business."""
     model: torch.nn.Module                               # on its device; parameters the optimizer holds
     optimizer: torch.optim.Optimizer
-    batches: Callable[[int, slice], Any]                 # (step, rows) -> this rank's rows of step's batch
-    loss: Callable[[Any, Callable], torch.Tensor]        # (batch, forward) -> scalar; forward runs the net
+    batches: Callable[[int, slice], Any]                 # (step, rows) -> those rows of step's global batch
+    loss: Callable[[Any, Callable], torch.Tensor]        # (batch, forward) -> mean over the rows; forward runs the net
     lr: Callable[[int], float] | None = None             # schedule over steps; None: the optimizer's lr
     ema: Any = None                                      # train.ema.EMA: snapshots and the model hold it
-    validation: Callable[[Callable], float] | None = None   # (forward) -> mean loss on held-out batches
+    # (forward, batch_size) -> mean loss on held-out items, in batches of the training micro-batch (fits memory)
+    validation: Callable[[Callable, int], float] | None = None
     describe: str = ""                                   # the start line
     loss_format: str = "{:.6f}"
     spec_out: dict | None = None                         # spec stored in the model file (default: the run's)
@@ -67,7 +72,8 @@ class Recipe:
 
 def spec_key(spec: dict) -> str:
     """What a resume state must match: the spec, less settings that do not change the weights."""
-    train = {k: v for k, v in spec.get("train", {}).items() if k != "workers"}
+    # workers and accumulate do not change the weights (beyond rounding): a run resumes on other hardware
+    train = {k: v for k, v in spec.get("train", {}).items() if k not in ("workers", "accumulate")}
     return json.dumps({**spec, "train": train}, sort_keys=True)
 
 
@@ -81,34 +87,36 @@ def train(spec: dict, tcfg: dict, make_recipe: Callable, out, resume_dir, device
     log = log if ranks.is_main else (lambda *a, **k: None)
     try:
         torch.manual_seed(tcfg["seed"])
-        rows = ranks.part(tcfg["batch_size"])
+        micro = ranks.micro_batches(tcfg["batch_size"], tcfg.get("accumulate", 1))
+        rows = slice(micro[0].start, micro[-1].stop)
         recipe = make_recipe(dev, rows, log)
-        return Engine(recipe, spec, key, tcfg, dev, ranks, rows, log).run(out, resume_dir, snapshots)
+        return Engine(recipe, spec, key, tcfg, dev, ranks, micro, log).run(out, resume_dir, snapshots)
     finally:
         distributed.teardown(ranks)
 
 
 class _Steps(torch.utils.data.Dataset):
-    """Step indices -> batches, for a DataLoader whose workers (forked) prepare them ahead."""
+    """Step indices -> the step's micro-batches, for a DataLoader whose workers (forked) prepare them ahead."""
 
-    def __init__(self, batches, rows, start, stop):
-        self.batches, self.rows, self.start, self.stop = batches, rows, start, stop
+    def __init__(self, batches, micro, start, stop):
+        self.batches, self.micro, self.start, self.stop = batches, micro, start, stop
 
     def __len__(self):
         return self.stop - self.start
 
     def __getitem__(self, i):
-        return self.batches(self.start + i, self.rows)
+        return [self.batches(self.start + i, rows) for rows in self.micro]
 
 
-def batch_stream(batches, rows, start: int, stop: int, workers: int):
-    """Batches of steps start..stop-1 in order, prepared by `workers` forked processes (0: here)."""
+def batch_stream(batches, micro: list[slice], start: int, stop: int, workers: int):
+    """For steps start..stop-1 in order, the list of the step's micro-batches (rows `micro` of its global
+    batch), prepared by `workers` forked processes (0: here)."""
     if workers <= 0:
         for step in range(start, stop):
-            yield batches(step, rows)
+            yield [batches(step, rows) for rows in micro]
         return
     loader = torch.utils.data.DataLoader(
-        _Steps(batches, rows, start, stop), batch_size=None, shuffle=False, num_workers=workers,
+        _Steps(batches, micro, start, stop), batch_size=None, shuffle=False, num_workers=workers,
         prefetch_factor=2, multiprocessing_context="fork", collate_fn=lambda b: b,
         # its own generator: the loader's worker seed must not be drawn from the global RNG (dropout's)
         generator=torch.Generator().manual_seed(0))
@@ -168,10 +176,11 @@ def amp_dtype(setting: str, device: torch.device, log=print, cpu_setting: str = 
 
 
 class Engine:
-    def __init__(self, recipe: Recipe, spec, key, tcfg, device, ranks, rows, log):
+    def __init__(self, recipe: Recipe, spec, key, tcfg, device, ranks, micro: list[slice], log):
         self.r, self.spec, self.key, self.tcfg = recipe, spec, key, tcfg
-        self.device, self.ranks, self.rows, self.log = device, ranks, rows, log
-        self.net = distributed.wrap(recipe.model, ranks, device)
+        self.device, self.ranks, self.micro, self.log = device, ranks, micro, log
+        self.micro_size = micro[0].stop - micro[0].start
+        self.net = self.ddp = distributed.wrap(recipe.model, ranks, device)
         if tcfg["compile"]:
             # forward and backward compiled (inductor); the recipe's model keeps the parameters and state_dict
             self.net = torch.compile(self.net)
@@ -223,14 +232,22 @@ class Engine:
         self.best = json.loads(s.get("best", "[]"))
 
     # ---- one optimisation step: the only place a gradient is taken
-    def optimise(self, batch) -> torch.Tensor:
-        """One step; returns the loss as a detached tensor (no host synchronisation)."""
-        loss = self.r.loss(batch, self.forward)
-        value = loss.detach()
-        self.bad_step = torch.where((self.bad_step < 0) & ~torch.isfinite(value), self.step, self.bad_step)
+    def optimise(self, micro_batches: list) -> torch.Tensor:
+        """One step over this rank's micro-batches; returns the loss of their mean as a detached tensor
+        (no host synchronisation)."""
         opt = self.r.optimizer
         opt.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
+        n = len(micro_batches)
+        value = torch.zeros((), device=self.device)
+        for i, batch in enumerate(micro_batches):
+            # equal micro-batches: the mean of their means is the mean over the rank's rows
+            loss = self.r.loss(batch, self.forward) / n
+            # DDP all-reduces gradients on the last micro-batch only; the others add up locally
+            sync = i == n - 1 or self.ranks.world == 1
+            with contextlib.nullcontext() if sync else self.ddp.no_sync():
+                self.scaler.scale(loss).backward()
+            value = value + loss.detach().float()
+        self.bad_step = torch.where((self.bad_step < 0) & ~torch.isfinite(value), self.step, self.bad_step)
         if self.tcfg["grad_clip"] > 0:
             self.scaler.unscale_(opt)
             torch.nn.utils.clip_grad_norm_(self.params, self.tcfg["grad_clip"])
@@ -257,7 +274,7 @@ class Engine:
         model.eval()
         with torch.no_grad():
             forward = (lambda *x: model(*x)) if self.r.ema is not None else self.forward
-            value = self.r.validation(forward)
+            value = self.r.validation(forward, self.micro_size)
         model.train(was)
         return distributed.mean_over_ranks(float(value), self.ranks, self.device)
 
@@ -307,12 +324,13 @@ class Engine:
                 checkpoint.atomic_save(self.state(), resume_path)
 
         board = _board(resume_dir) if main else None
-        self.log(self.r.describe + (f" ({self.ranks.world} processes x {self.rows.stop - self.rows.start})"
-                                    if self.ranks.world > 1 else ""))
+        split = [f"{self.ranks.world} processes"] if self.ranks.world > 1 else []
+        split += [f"{len(self.micro)} micro-batches"] if len(self.micro) > 1 else []
+        self.log(self.r.describe + (f" ({' x '.join(split)} x {self.micro_size})" if split else ""))
         self.r.model.train()
         t0, s0, running = time.perf_counter(), self.step, torch.zeros((), dtype=torch.float64, device=self.device)
         lr = self.r.optimizer.param_groups[0]["lr"]
-        stream = batch_stream(self.r.batches, self.rows, self.step, t["steps"], t["workers"])
+        stream = batch_stream(self.r.batches, self.micro, self.step, t["steps"], t["workers"])
         with StopRequest() as stop:
             for batch in stream:
                 if self.r.lr is not None:

@@ -148,8 +148,8 @@ def pretrain_recipe(spec, tcfg, clips, device, log) -> engine.Recipe:
         # a fixed set of mixtures of mixtures of the held-out files (its own seed: the same set at every validation)
         held_out = MixITPairSampler(clip_store, model.cfg.chunk_size, tcfg["seed"] + 1, tcfg["mom_snr_db"], valid_files)
         moms = held_out.batch(0, tcfg["valid_chunks"])
-        validation = lambda forward: _batched_mean(list(moms), tcfg["batch_size"],  # noqa: E731
-                                                   lambda part: loss(np.stack(part), forward))
+        validation = lambda forward, size: _batched_mean(list(moms), size,  # noqa: E731
+                                                         lambda part: loss(np.stack(part), forward))
         held = f", {len(valid_files)} files held out for validation"
     return _optimise(spec, tcfg, model, f"{len(clip_store)} FMA clips{held}", batches, loss, validation)
 
@@ -193,11 +193,11 @@ def finetune_recipe(spec, tcfg, store, activity, init, channels, device, log, va
         if not items:
             raise ValueError(f"{valid_store}: no validation song is as long as one training chunk")
 
-        def validate_chunks(forward):
+        def validate_chunks(forward, size):
             def part_loss(part):
                 targets = np.stack([[valid.read(t, s, o, chunk) for s in range(len(valid.stems))] for t, o in part])
                 return snr_loss(targets.sum(1), targets, forward)
-            return _batched_mean(items, tcfg["batch_size"], part_loss)
+            return _batched_mean(items, size, part_loss)
         validation = validate_chunks
         held = f", validation on {len(items)} chunks of {len(valid)} song{'s' * (len(valid) != 1)}"
     return _optimise(spec, tcfg, model, f"{len(stems)} songs, dynamic mixing{held}", batches, loss, validation)
