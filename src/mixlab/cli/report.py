@@ -114,6 +114,45 @@ def cmd_check_config(a):
     log(f"config OK: scale={preset['scale']} dataset={preset['dataset']}")
 
 
+def cmd_cost(a):
+    import tempfile
+
+    import yaml
+    from snakemake.cli import parse_config
+    from snakemake.utils import update_config
+
+    from mixlab.config import ConfigError, merge, validate
+    from mixlab.cost import estimate, musdb_tracks, report
+
+    config = {}
+    for f in a.configfile:
+        if not Path(f).is_file():
+            raise ConfigError(f"--configfile {f}: no such file")
+        config = merge(config, yaml.safe_load(Path(f).read_text()))
+    # the workflow's own --config syntax and merge (nested values as YAML), so an override costs what it runs
+    update_config(config, parse_config(a.config))
+    if a.scale:
+        config["scale"] = a.scale
+    with tempfile.TemporaryDirectory() as placeholder:
+        given = config.get("musdb_root")
+        if not given:                 # cost needs no data: MUSDB18-HQ's published size stands in
+            config["musdb_root"] = placeholder
+        P = validate(config)
+        if not given:
+            P["musdb_root"] = None
+    if P["dataset"] == "synthetic":
+        from mixlab.data import synth
+
+        spec = synth.SynthSpec(sample_rate=P["sample_rate"], **P["synth"])
+        tracks = {split: synth.track_names(spec, split) for split in ("train", "valid", "test")}
+    else:
+        tracks = musdb_tracks(P)
+    papers = {"a": ("a",), "b": ("b",), "both": ("a", "b")}[a.paper]
+    est = estimate(P, tracks, a.gpu, papers)
+    print(f"# cost of scale={P['scale']} ({P['run']}), {'both papers' if a.paper == 'both' else 'Paper ' + a.paper.upper()}")
+    print(report(est, a.gpus))
+
+
 def cmd_released_table(a):
     from mixlab.papers.mixit.released import compare_table, write_compare
 
@@ -209,6 +248,18 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--csv", required=True)
     s.add_argument("--caption", default="")
     s.set_defaults(func=cmd_histories)
+
+    s = sub.add_parser("cost", help="trainings, steps, GPU-hours, wall time on N GPUs and disk of a run, before it starts",
+                       description="What `snakemake --config ...` would run, costed with the GPU rates measured in "
+                                   "BENCHMARKS.md (FLOP-scaled for model configurations not timed). Needs no data.")
+    s.add_argument("--configfile", nargs="+", default=["config.yaml"], help="config file(s), as Snakemake's --configfile")
+    s.add_argument("--config", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="overrides in Snakemake's --config syntax, e.g. scale=paper 'presets={paper: {train: {steps: 1000}}}'")
+    s.add_argument("--scale", default=None, help="shorthand for --config scale=SCALE")
+    s.add_argument("--gpu", default="h100", help="GPU whose measured rates to use (src/mixlab/gpu_rates.yaml)")
+    s.add_argument("--gpus", type=int, nargs="+", default=[1, 8, 64], help="wall time on this many GPUs (default 1 8 64)")
+    s.add_argument("--paper", choices=["a", "b", "both"], default="both")
+    s.set_defaults(func=cmd_cost)
 
     s = sub.add_parser("check-config", help="validate a config.yaml against the schema")
     s.add_argument("config", nargs="+", help="config file(s); later ones merge onto earlier ones")

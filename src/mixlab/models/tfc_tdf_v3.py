@@ -8,6 +8,7 @@ Defaults follow the sdx23 `mdx_C` MUSDB config (model1).
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import torch
@@ -46,6 +47,13 @@ class TFCTDFConfig:
         if "scale" in d:
             d["scale"] = tuple(d["scale"])
         return cls(**d)
+
+
+def _full_precision(device: torch.device):
+    """Autocast off on devices that have it (not on meta, where FLOPs are counted)."""
+    if torch.amp.is_autocast_available(device.type):
+        return torch.autocast(device_type=device.type, enabled=False)
+    return contextlib.nullcontext()
 
 
 def _norm(kind: str, channels: int) -> nn.Module:
@@ -136,7 +144,7 @@ class TFCTDFNet(nn.Module):
     def stft(self, x):
         """(B, C, L) -> (B, 2C, dim_f, T): channels ordered (C, re/im), float32."""
         B, C, L = x.shape
-        with torch.autocast(device_type=x.device.type, enabled=False):
+        with _full_precision(x.device):
             spec = torch.stft(x.reshape(B * C, L).float(), self.cfg.n_fft, self.cfg.hop_length,
                               window=self.window, center=True, return_complex=True)
         spec = torch.view_as_real(spec)                       # (B*C, F, T, 2)
@@ -147,7 +155,7 @@ class TFCTDFNet(nn.Module):
         """(B, S, 2C, dim_f, T), any float dtype -> float32 (B, S, C, length); the dropped top bins come back as zeros."""
         B, S, C2, F, T = spec.shape
         n_bins = self.cfg.n_fft // 2 + 1
-        with torch.autocast(device_type=spec.device.type, enabled=False):
+        with _full_precision(spec.device):
             spec = nn.functional.pad(spec.float(), (0, 0, 0, n_bins - F))
             spec = spec.reshape(B * S * C2 // 2, 2, n_bins, T).permute(0, 2, 3, 1).contiguous()
             wav = torch.istft(torch.view_as_complex(spec), self.cfg.n_fft, self.cfg.hop_length,
