@@ -125,3 +125,26 @@ def test_a_failing_job_puts_its_message_on_the_console(real_names_tree, tmp_path
     res = subprocess.run(base + ["results/tiny-musdb/store/train"], capture_output=True, text=True)
     assert res.returncode != 0
     assert f"mixlab store: error: {bad.relative_to(tmp_path)}: empty file (0 bytes)" in res.stdout + res.stderr
+
+
+def _rules(dry_run_output: str) -> set:
+    return {line.split()[1].rstrip(":") for line in dry_run_output.splitlines() if line.startswith("rule ")}
+
+
+@pytest.mark.slow
+def test_the_rehearsal_runs_every_rule_the_paper_scale_plans(real_names_tree, fake_fma, tmp_path):
+    """scale=rehearsal on the same real tree plans every rule scale=paper does (its corpora are imported excerpts
+    and a synthetic FMA-like MP3 corpus: two rules more), at the paper's model sizes and sample rate."""
+    paper = _snakemake(tmp_path / "p", "-n", "paper_a", "paper_b",
+                       config=["scale=paper", f"musdb_root={real_names_tree}", f"fma_root={fake_fma}"])
+    rehearsal = _snakemake(tmp_path / "r", "-n", "-p", "paper_a", "paper_b",
+                           config=["scale=rehearsal", "dataset=musdb", f"musdb_root={real_names_tree}"])
+    assert paper.returncode == 0 and rehearsal.returncode == 0, rehearsal.stdout[-3000:] + rehearsal.stderr[-3000:]
+    assert _rules(paper.stdout) <= _rules(rehearsal.stdout), _rules(paper.stdout) - _rules(rehearsal.stdout)
+    assert _rules(rehearsal.stdout) - _rules(paper.stdout) == {"import_musdb", "fma_synth"}
+    text = "\n".join(shell_commands(rehearsal.stdout))
+    assert '"dim_f": 4096' in text and '"num_channels": 128' in text and '"sample_rate": 44100' in text
+    assert '"emb_dim": 128' in text and '"n_outputs": 12' in text and '"accumulate": 2' in text
+    # without its data, the rehearsal on MUSDB18-HQ stops before any job with what to pass
+    missing = _snakemake(tmp_path / "m", "-n", "paper_a", config=["scale=rehearsal", "dataset=musdb"])
+    assert missing.returncode != 0 and "musdb_root" in missing.stdout + missing.stderr
