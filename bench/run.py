@@ -218,14 +218,14 @@ def child_step(model_name: str, variant: str, device: str, steps: int, seconds: 
     recipe = engine.Recipe(model=net, optimizer=opt, batches=None, loss=loss, ema=ema)
     tcfg = {**ENGINE_DEFAULTS, **STEP_VARIANTS[variant]}
     said = []
-    eng = engine.Engine(recipe, {}, "", tcfg, dev, distributed.Ranks(), slice(None), said.append)
+    eng = engine.Engine(recipe, {}, "", tcfg, dev, distributed.Ranks(), [slice(0, 1)], said.append)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
     times, losses = [], []
     for _ in range(steps + 1):
         t0 = time.perf_counter()
-        losses.append(eng.optimise(batch))
+        losses.append(eng.optimise([batch]))
         sync()
         times.append(time.perf_counter() - t0)
     return {"first_s": times[0], "step_s": float(np.median(times[1:])), "loss0": float(losses[0]),

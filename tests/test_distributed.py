@@ -117,6 +117,22 @@ def test_two_gloo_processes_accumulating_train_like_one_process(tmp_path):
     _assert_same_weights(tmp_path / "one.pt", tmp_path / "two.pt", atol=1e-6)
 
 
+@pytest.mark.slow
+def test_one_torchrun_process_joins_a_process_group_and_trains_like_a_plain_run(tmp_path):
+    """torchrun with one process (one GPU: how tools/gpu_check.sh tries NCCL) wraps the model in DDP, with
+    accumulation's no_sync, and lands on the plain run's weights."""
+    toy = Path(__file__).with_name("ddp_toy.py")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    settings = json.dumps({"lr": 1e-3, "accumulate": 2})
+    subprocess.run([sys.executable, toy, tmp_path / "plain.pt", tmp_path / "r1", settings], check=True,
+                   capture_output=True, env=env)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=1", str(toy),
+           str(tmp_path / "ddp.pt"), str(tmp_path / "r2"), settings]
+    res = subprocess.run(cmd, capture_output=True, text=True, env={**env, "MIXLAB_DIST_BACKEND": "gloo"}, timeout=600)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    _assert_same_weights(tmp_path / "plain.pt", tmp_path / "ddp.pt", atol=1e-6)
+
+
 def _start_and_signal(cmd, sig, at_step):
     """Start a training command, send `sig` once it logged `at_step`; -> (exit code, output)."""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

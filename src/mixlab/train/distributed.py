@@ -22,6 +22,12 @@ class Ranks:
     rank: int = 0
     world: int = 1
     local_rank: int = 0
+    torchrun: bool = False          # started by torchrun: in a process group even as its only process
+
+    @property
+    def distributed(self) -> bool:
+        """DDP, all-reduces and barriers: several processes, or one that torchrun started (NCCL on one GPU)."""
+        return self.world > 1 or self.torchrun
 
     @property
     def is_main(self) -> bool:
@@ -47,9 +53,9 @@ def setup(device: str) -> tuple[Ranks, torch.device]:
     """Join the process group when launched by torchrun; the device this process trains on."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     dev = torch.device(device)
-    if world == 1:
+    if "LOCAL_RANK" not in os.environ:
         return Ranks(), dev
-    ranks = Ranks(int(os.environ["RANK"]), world, int(os.environ["LOCAL_RANK"]))
+    ranks = Ranks(int(os.environ["RANK"]), world, int(os.environ["LOCAL_RANK"]), torchrun=True)
     if dev.type == "cuda":
         dev = torch.device("cuda", ranks.local_rank)
         torch.cuda.set_device(dev)
@@ -65,7 +71,7 @@ def wrap(model: torch.nn.Module, ranks: Ranks, device: torch.device) -> torch.nn
 
     Parameters are shared, so the optimizer, EMA and checkpoints keep using `model`.
     """
-    if ranks.world == 1:
+    if not ranks.distributed:
         return model
     from torch.nn.parallel import DistributedDataParallel
 
@@ -74,7 +80,7 @@ def wrap(model: torch.nn.Module, ranks: Ranks, device: torch.device) -> torch.nn
 
 def any_rank(flags: list[bool], ranks: Ranks, device: torch.device) -> list[bool]:
     """Element-wise OR of per-rank flags (stop requested, loss not finite): every rank takes the same branch."""
-    if ranks.world == 1:
+    if not ranks.distributed:
         return flags
     t = torch.tensor([float(f) for f in flags], device=device)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
@@ -83,7 +89,7 @@ def any_rank(flags: list[bool], ranks: Ranks, device: torch.device) -> list[bool
 
 def mean_over_ranks(value: float, ranks: Ranks, device: torch.device) -> float:
     """A logged number (the running loss) averaged over ranks, i.e. over the global batch."""
-    if ranks.world == 1:
+    if not ranks.distributed:
         return value
     t = torch.tensor([value], dtype=torch.float64, device=device)
     dist.all_reduce(t)
@@ -91,10 +97,10 @@ def mean_over_ranks(value: float, ranks: Ranks, device: torch.device) -> float:
 
 
 def barrier(ranks: Ranks) -> None:
-    if ranks.world > 1:
+    if ranks.distributed:
         dist.barrier()
 
 
 def teardown(ranks: Ranks) -> None:
-    if ranks.world > 1 and dist.is_initialized():
+    if ranks.distributed and dist.is_initialized():
         dist.destroy_process_group()

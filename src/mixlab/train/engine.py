@@ -243,7 +243,7 @@ class Engine:
             # equal micro-batches: the mean of their means is the mean over the rank's rows
             loss = self.r.loss(batch, self.forward) / n
             # DDP all-reduces gradients on the last micro-batch only; the others add up locally
-            sync = i == n - 1 or self.ranks.world == 1
+            sync = i == n - 1 or not self.ranks.distributed
             with contextlib.nullcontext() if sync else self.ddp.no_sync():
                 self.scaler.scale(loss).backward()
             value = value + loss.detach().float()
