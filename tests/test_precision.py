@@ -72,3 +72,39 @@ def test_separation_under_autocast(name, dtype):
         out = overlap_add(model, mixture, _length(model), autocast=DTYPES[dtype])
     assert out.dtype == torch.float32 and out.shape == ref.shape
     assert (out - ref).square().mean() < 1e-2 * ref.square().mean()
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_activation_checkpointing_computes_the_same_gradients(name):
+    """train.checkpoint_activations recomputes blocks in the backward pass: the same outputs and gradients, dropout
+    included (its masks are drawn again from the saved RNG state)."""
+    spec = {**MODELS[name], **({"dropout": 0.1} if name == "bs_locoformer" else {})}
+    runs, kept = [], []
+    for on in (False, True):
+        torch.manual_seed(0)
+        model = build_model(spec)
+        model.checkpoint_activations(on)
+        x = torch.randn(2, 2, _length(model), generator=torch.Generator().manual_seed(1)) * 0.1
+        torch.manual_seed(2)
+        saved = {}
+
+        def pack(t):      # what autograd keeps for the backward pass: the memory checkpointing saves
+            saved[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+            return t
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            y = model(x)
+        kept.append(sum(saved.values()))
+        y.square().mean().backward()
+        runs.append((y.detach(), {k: p.grad for k, p in model.named_parameters()}))
+    assert kept[1] < 0.8 * kept[0], f"checkpointing kept {kept[1]} of {kept[0]} bytes"
+    (y0, g0), (y1, g1) = runs
+    torch.testing.assert_close(y1, y0, rtol=0, atol=0)
+    for k in g0:
+        torch.testing.assert_close(g1[k], g0[k], rtol=1e-6, atol=1e-8, msg=k)
+
+
+def test_checkpointing_is_refused_where_a_model_has_none(tmp_path):
+    from tests.test_engine import _cfg, _run
+
+    with pytest.raises(ValueError, match="train.checkpoint_activations: Sequential has no activation checkpointing"):
+        _run(tmp_path, "toy", _cfg(checkpoint_activations=True))

@@ -33,6 +33,7 @@ import math
 from dataclasses import dataclass, replace
 
 import torch
+import torch.utils.checkpoint
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -331,14 +332,27 @@ class BSLocoformer(nn.Module):
         feats = torch.view_as_real(spec).permute(0, 2, 1, 4, 3)   # (B, F, M, 2, T)
         z = self.encoder(feats)                              # (B, T, Q, D)
         for block in self.separator:
-            z = block(z)
+            z = _maybe_checkpoint(self, block, z)
         masks = self.decoder(z)                              # (B, T, F, N, M, 2)
         masks = torch.view_as_complex(masks.float().permute(0, 3, 4, 2, 1, 5).contiguous())  # (B, N, M, F, T)
         y = self.istft(masks * spec[:, None], L)
         return y * scale[:, None] if self.cfg.input_scaling else y
 
+    def checkpoint_activations(self, on: bool = True) -> None:
+        """Recompute each separator block in the backward pass instead of keeping its activations
+        (train.checkpoint_activations): the same function and gradients, less memory, ~1/3 more compute."""
+        self._checkpoint = on
+
     def separator_parameters(self) -> int:
         return sum(p.numel() for p in self.separator.parameters())
+
+
+def _maybe_checkpoint(model: nn.Module, block: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """block(x), recomputed in the backward pass when the model checkpoints activations (dropout's masks
+    drawn again from the saved RNG state: the same function)."""
+    if getattr(model, "_checkpoint", False) and torch.is_grad_enabled():
+        return torch.utils.checkpoint.checkpoint(block, x, use_reentrant=False)
+    return block(x)
 
 
 def select_outputs(model: BSLocoformer, channels: list[int]) -> BSLocoformer:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
+import torch.utils.checkpoint
 
 
 @dataclass
@@ -170,6 +171,19 @@ class TFCTDFNet(nn.Module):
         B, c, f, T = x.shape
         return x.reshape(B, c // self.cfg.num_subbands, f * self.cfg.num_subbands, T)
 
+    def checkpoint_activations(self, on: bool = True) -> None:
+        """Recompute each TFC-TDF block in the backward pass instead of keeping its activations
+        (train.checkpoint_activations): the same function and gradients, less memory, more compute."""
+        if on and self.cfg.norm == "BatchNorm":
+            raise ValueError("train.checkpoint_activations with norm BatchNorm would update its running "
+                             "statistics twice per step; use InstanceNorm or GroupNorm, or no checkpointing")
+        self._checkpoint = on
+
+    def _run(self, block, x):
+        if getattr(self, "_checkpoint", False) and torch.is_grad_enabled():
+            return torch.utils.checkpoint.checkpoint(block, x, use_reentrant=False)
+        return block(x)
+
     def forward(self, mixture):
         """mixture (B, C, L) -> source waveforms (B, S, C, L)."""
         length = mixture.shape[-1]
@@ -183,13 +197,13 @@ class TFCTDFNet(nn.Module):
         x = x.transpose(-1, -2)                              # (B, c, T, f): TDF acts on f
         skips = []
         for block in self.encoder:
-            x = block.tfc_tdf(x)
+            x = self._run(block.tfc_tdf, x)
             skips.append(x)
             x = block.down(x)
-        x = self.bottleneck(x)
+        x = self._run(self.bottleneck, x)
         for block in self.decoder:
             x = block.up(x)
-            x = block.tfc_tdf(torch.cat([x, skips.pop()], 1))
+            x = self._run(block.tfc_tdf, torch.cat([x, skips.pop()], 1))
         x = x.transpose(-1, -2)
         x = x * first                                        # multiplicative skip: fewer artifacts (sdx23)
         x = self._from_subbands(self.final_conv(torch.cat([mix, x], 1)))

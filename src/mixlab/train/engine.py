@@ -72,8 +72,10 @@ class Recipe:
 
 def spec_key(spec: dict) -> str:
     """What a resume state must match: the spec, less settings that do not change the weights."""
-    # workers and accumulate do not change the weights (beyond rounding): a run resumes on other hardware
-    train = {k: v for k, v in spec.get("train", {}).items() if k not in ("workers", "accumulate")}
+    # workers, accumulate and activation checkpointing do not change the weights (beyond rounding): a run
+    # resumes on other hardware
+    train = {k: v for k, v in spec.get("train", {}).items()
+             if k not in ("workers", "accumulate", "checkpoint_activations")}
     return json.dumps({**spec, "train": train}, sort_keys=True)
 
 
@@ -180,6 +182,12 @@ class Engine:
         self.r, self.spec, self.key, self.tcfg = recipe, spec, key, tcfg
         self.device, self.ranks, self.micro, self.log = device, ranks, micro, log
         self.micro_size = micro[0].stop - micro[0].start
+        if tcfg.get("checkpoint_activations"):
+            switch = getattr(recipe.model, "checkpoint_activations", None)
+            if switch is None:
+                raise ValueError(f"train.checkpoint_activations: {type(recipe.model).__name__} has no activation "
+                                 "checkpointing; set it to false")
+            switch(True)
         self.net = self.ddp = distributed.wrap(recipe.model, ranks, device)
         if tcfg["compile"]:
             # forward and backward compiled (inductor); the recipe's model keeps the parameters and state_dict
