@@ -34,8 +34,8 @@ step tests "$PY" -m pytest -q -p no:cacheprovider tests/test_gpu.py tests/test_p
 step ddp "$PY" -m torch.distributed.run --standalone --nproc-per-node="$NGPU" tools/gpu_check.py $TINY ddp
 if [ -z "$TINY" ]; then
   # the rehearsal on CUDA: trainings and separations on the GPU (fp16 for Paper A, bf16 for Paper B as the
-  # paper preset; Paper B's micro-batch of 8 as on the paper scale), every other rule as on a laptop
-  GPU='presets={rehearsal: {resources: {train: {gpu: 1}, infer: {gpu: 1}}, mixit: {resources: {train: {gpu: 1}}, pretrain: {batch_size: 16, accumulate: 2}, finetune: {batch_size: 16, accumulate: 2}}}}'
+  # paper preset) at the paper's per-GPU batches (Paper A 4, Paper B micro-batches of 8), no checkpointing
+  GPU='presets={rehearsal: {resources: {train: {gpu: 1}, infer: {gpu: 1}}, train: {batch_size: 4}, mixit: {resources: {train: {gpu: 1}}, pretrain: {batch_size: 16, accumulate: 2, checkpoint_activations: false}, finetune: {batch_size: 8, checkpoint_activations: false}}}}'
   step rehearsal "$PY" -m snakemake --cores all --resources gpu="$NGPU" --directory "$OUT/rehearsal" \
     -s "$PWD/workflow/Snakefile" --configfile "$PWD/config.yaml" --config scale=rehearsal "$GPU" -- paper_a paper_b
 fi

@@ -329,7 +329,7 @@ class Estimator:
         # FMA clip store: the decoded files, int16 stereo
         if M["fma"] == "fma":
             subsets = {mx.parse_model_id(m)["subset"] for m in need} - {None}
-            for s in subsets:
+            for s in sorted(subsets, key=list(FMA_SECONDS).index):
                 self.disk[f"FMA {s} decoded clips"] = FMA_SECONDS[s] * rate * 2 * 2
         else:
             mean = (M["fma"]["min_seconds"] + M["fma"]["max_seconds"]) / 2

@@ -117,10 +117,89 @@ class RMSGroupNorm(nn.Module):
         self.gain = nn.Parameter(torch.ones(dim))
 
     def forward(self, x):                                   # (..., D)
+        return _RMSGroupNormFn.apply(x, self.gain, self.groups, self.eps)
+
+
+# Memory: the three functions below compute what plain autograd computes, in the same operations and order
+# (bitwise-equal outputs and gradients, tests/test_bs_locoformer.py), but keep less for the backward pass:
+# the input and the per-group RMS instead of two full-size fp32 tensors per norm; the decoder's bf16
+# products instead of fp32 sums, sigmoids and tanh outputs; the FFN's conv output instead of silu(gate) too.
+# Together 4.09 -> 2.99 GiB kept per 6 s example of the medium model (the authors' model: 3.30; BENCHMARKS.md).
+class _RMSGroupNormFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, gain, groups, eps):
         shape = x.shape
-        g = x.float().reshape(*shape[:-1], self.groups, -1)
+        g = x.float().reshape(*shape[:-1], groups, -1)
         rms = g.square().mean(-1, keepdim=True).sqrt()
-        return ((g / (rms + self.eps)).reshape(shape) * self.gain).to(x.dtype)
+        ctx.save_for_backward(x, rms, gain)
+        ctx.groups, ctx.eps = groups, eps
+        return ((g / (rms + eps)).reshape(shape) * gain).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, dy):
+        x, rms, gain = ctx.saved_tensors
+        shape = x.shape
+        g = x.float().reshape(*shape[:-1], ctx.groups, -1)
+        den = rms + ctx.eps
+        dy = dy.to(torch.float32)
+        dgain = None
+        if ctx.needs_input_grad[1]:
+            dgain = (dy * (g / den).reshape(shape)).sum(tuple(range(dy.dim() - 1)))
+        dn = (dy * gain).reshape(g.shape)
+        dg = dn / den
+        dden = (-dn * ((g / den) / den)).sum(-1, keepdim=True)
+        dsq = (dden / (2 * rms)).expand(g.shape) / g.shape[-1]
+        dg = dg + dsq * (2.0 * g.pow(1.0))
+        return dg.reshape(shape).to(x.dtype), dgain, None, None
+
+
+class _BiasTanhFn(torch.autograd.Function):
+    """tanh(e + b): keeps the (low-precision) product e, not the fp32 output."""
+
+    @staticmethod
+    def forward(ctx, e, b):
+        ctx.save_for_backward(e, b)
+        return torch.tanh(e + b)
+
+    @staticmethod
+    def backward(ctx, dout):
+        e, b = ctx.saved_tensors
+        dy = torch.ops.aten.tanh_backward(dout, torch.tanh(e + b))
+        return dy.to(e.dtype), dy.sum(tuple(range(dy.dim() - b.dim())))
+
+
+class _BiasGLUFn(torch.autograd.Function):
+    """value * sigmoid(gate) of (e + b) split in halves: keeps e, not the fp32 sum and sigmoid."""
+
+    @staticmethod
+    def forward(ctx, e, b):
+        value, gate = (e + b).chunk(2, dim=-1)
+        ctx.save_for_backward(e, b)
+        return value * torch.sigmoid(gate)
+
+    @staticmethod
+    def backward(ctx, dout):
+        e, b = ctx.saved_tensors
+        value, gate = (e + b).chunk(2, dim=-1)
+        s = torch.sigmoid(gate)
+        dy = torch.cat([dout * s, torch.ops.aten.sigmoid_backward(dout * value, s)], dim=-1)
+        return dy.to(e.dtype), dy.sum(tuple(range(dy.dim() - b.dim())))
+
+
+class _SwiGLUFn(torch.autograd.Function):
+    """h[:, :H] * silu(h[:, H:]) along channels: keeps h, not silu(gate) as well."""
+
+    @staticmethod
+    def forward(ctx, h, hidden):
+        ctx.save_for_backward(h)
+        ctx.hidden = hidden
+        return h[:, :hidden] * F.silu(h[:, hidden:])
+
+    @staticmethod
+    def backward(ctx, dout):
+        (h,) = ctx.saved_tensors
+        a, g = h[:, :ctx.hidden], h[:, ctx.hidden:]
+        return torch.cat([dout * F.silu(g), torch.ops.aten.silu_backward(dout * a, g)], dim=1), None
 
 
 class Rotary(nn.Module):
@@ -173,7 +252,7 @@ class SwiGLUConvFFN(nn.Module):
         pad = self.kernel - self.stride                      # every output sees a full kernel
         total = math.ceil((L + 2 * pad - self.kernel) / self.stride) * self.stride + self.kernel
         h = self.conv(F.pad(x.transpose(1, 2), (pad, total - L - pad)))
-        h = self.drop(h[:, :self.hidden] * F.silu(h[:, self.hidden:]))
+        h = self.drop(_SwiGLUFn.apply(h, self.hidden))
         return self.drop(self.deconv(h)[..., pad:pad + L].transpose(1, 2))
 
 
@@ -283,14 +362,13 @@ class BandMaskDecoder(_WidthGroups):
         var = z.var((1, 3), unbiased=False, keepdim=True)
         z = (z - mean) / torch.sqrt(var + self.eps) * self.norm_w + self.norm_b
         h = torch.einsum("btqd,qde->btqe", z, self.fc1_w) + self.fc1_b
-        h = torch.tanh(torch.einsum("btqd,qde->btqe", h, self.fc2_w) + self.fc2_b)
+        h = _BiasTanhFn.apply(torch.einsum("btqd,qde->btqe", h, self.fc2_w), self.fc2_b)
         F_ = sum(self.bands)
         masks = h.new_empty(B, T, F_, self.N, self.M, 2)
         for i, w in enumerate(self.widths):
             members, bins = self.group(i)
-            y = torch.einsum("btke,keo->btko", h[:, :, members], self.out_w[i]) + self.out_b[i]
-            value, gate = y.chunk(2, dim=-1)
-            m = (value * torch.sigmoid(gate)).reshape(B, T, len(members) * w, self.N, self.M, 2)
+            e = torch.einsum("btke,keo->btko", h[:, :, members], self.out_w[i])
+            m = _BiasGLUFn.apply(e, self.out_b[i]).reshape(B, T, len(members) * w, self.N, self.M, 2)
             masks[:, :, bins.flatten()] = m
         return masks
 
