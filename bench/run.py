@@ -327,6 +327,20 @@ def child_sampler(store: str, method: str, chunk: int, n_batches: int) -> dict:
     from mixlab.data.stem_store import StemStore
     from mixlab.data.tracks import list_tracks, track_dir
 
+    if method.startswith("workers"):
+        # Paper A's batches through the engine's own prefetching (train.workers background processes)
+        from mixlab.train.engine import batch_stream
+
+        workers = int(method[len("workers"):])
+        sampler = MixSampler(StemStore(store.split(":")), chunk, p_original=0.0, seed=0, target_lufs=-14.0)
+        stream = batch_stream(lambda step, rows: sampler.batch(step, 4, rows), [slice(0, 4)], 0,
+                              n_batches + 2 * max(workers, 1), workers)
+        for _ in range(2 * max(workers, 1)):          # workers started, first batches delivered
+            next(stream)
+        t0 = time.perf_counter()
+        for _ in range(n_batches):
+            next(stream)
+        return {"chunks_per_s": 4 * n_batches / (time.perf_counter() - t0)}
     if method == "paper":
         sampler = MixSampler(StemStore(store.split(":")), chunk, p_original=0.0, seed=0, target_lufs=-14.0)
         sampler.batch(0, 4)                               # first touch of the mmaps
@@ -429,13 +443,22 @@ def bench_sampler(work: Path) -> list[tuple]:
         banks.append(str(bank))
     paper_chunk = 2048 * 127                         # Paper A's training chunk, 5.9 s at 44.1 kHz
     c = child(["sampler", ":".join([str(store), *banks]), "paper", str(paper_chunk), "40"])
+    # per-worker rate and scaling through the engine's DataLoader (fork); at most the cores this machine has
+    cores = os.cpu_count() or 1
+    scaling = {w: child(["sampler", ":".join([str(store), *banks]), f"workers{w}", str(paper_chunk), "60"])
+               for w in sorted({0, 1, 2, min(4, cores), min(8, cores)})}
     return [("sampler, random-mix 6 s stereo chunks (warm page cache)", "stem store (mmap)",
              f"{a['chunks_per_s']:.0f} chunks/s", "", f"{a['chunks_per_s'] / b['chunks_per_s']:.1f}x"),
             ("", "WAV + soundfile seek", f"{b['chunks_per_s']:.0f} chunks/s", "", "1.0x"),
             ("sampler at Paper A's settings: batch 4 x 5.9 s, 44.1 kHz, originals + 4 pitch banks, -14 LUFS",
              "one process (`train.workers` adds processes)", f"{c['chunks_per_s'] / 4:.1f} batches/s", "",
              f"{c['chunks_per_s']:.0f} examples/s: {c['chunks_per_s'] / 12.5:.1f}x the 12.5/s of an H100 "
-             "step (batch 1, 0.08 s; BENCHMARKS.md)")]
+             "step (batch 1, 0.08 s; BENCHMARKS.md)")] + [
+            ("" if w else f"... through the engine's prefetching (`train.workers`), {cores} cores",
+             f"{w} worker(s)" if w else "0 (in the training process)", f"{r['chunks_per_s'] / 4:.1f} batches/s", "",
+             f"{r['chunks_per_s'] / scaling[0]['chunks_per_s']:.2f}x of 0 workers"
+             + (f", {r['chunks_per_s'] / 4 / w:.1f} batches/s per worker" if w else ""))
+            for w, r in scaling.items()]
 
 
 def bench_train(device: str, batch: int) -> list[tuple]:

@@ -144,7 +144,7 @@ def test_the_rehearsal_runs_every_rule_the_paper_scale_plans(real_names_tree, fa
     assert _rules(rehearsal.stdout) - _rules(paper.stdout) == {"import_musdb", "fma_synth"}
     text = "\n".join(shell_commands(rehearsal.stdout))
     assert '"dim_f": 4096' in text and '"num_channels": 128' in text and '"sample_rate": 44100' in text
-    assert '"emb_dim": 128' in text and '"n_outputs": 12' in text and '"accumulate": 2' in text
+    assert '"emb_dim": 96' in text and '"n_outputs": 12' in text and '"accumulate": 2' in text
     # without its data, the rehearsal on MUSDB18-HQ stops before any job with what to pass
     missing = _snakemake(tmp_path / "m", "-n", "paper_a", config=["scale=rehearsal", "dataset=musdb"])
     assert missing.returncode != 0 and "musdb_root" in missing.stdout + missing.stderr

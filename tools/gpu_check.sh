@@ -35,7 +35,7 @@ step ddp "$PY" -m torch.distributed.run --standalone --nproc-per-node="$NGPU" to
 if [ -z "$TINY" ]; then
   # the rehearsal on CUDA: trainings and separations on the GPU (fp16 for Paper A, bf16 for Paper B as the
   # paper preset) at the paper's per-GPU batches (Paper A 4, Paper B micro-batches of 8), no checkpointing
-  GPU='presets={rehearsal: {resources: {train: {gpu: 1}, infer: {gpu: 1}}, train: {batch_size: 4}, mixit: {resources: {train: {gpu: 1}}, pretrain: {batch_size: 16, accumulate: 2, checkpoint_activations: false}, finetune: {batch_size: 8, checkpoint_activations: false}}}}'
+  GPU='presets={rehearsal: {resources: {train: {gpu: 1}, infer: {gpu: 1}}, train: {batch_size: 4}, mixit: {resources: {train: {gpu: 1}}, pretrain: {batch_size: 16, accumulate: 2, checkpoint_activations: false}, finetune: {batch_size: 8, checkpoint_activations: false}, table3: {size: medium}}}}'
   step rehearsal "$PY" -m snakemake --cores all --resources gpu="$NGPU" --directory "$OUT/rehearsal" \
     -s "$PWD/workflow/Snakefile" --configfile "$PWD/config.yaml" --config scale=rehearsal "$GPU" -- paper_a paper_b
 fi
