@@ -94,6 +94,7 @@ def test_fake_tensor_flops_equal_a_real_count():
         assert counted == real.get_total_flops() > 0
 
 
+@pytest.mark.slow
 def test_cli_costs_a_scale_without_its_data(tmp_path):
     res = run_cli("cost", "--configfile", *map(str, CONFIGS), "--config", "scale=tiny", "--gpus", "1", "2")
     assert "# cost of scale=tiny" in res.stdout and "| fig1 |" in res.stdout and "wall on 2 GPUs" in res.stdout

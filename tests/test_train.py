@@ -128,6 +128,7 @@ def test_final_state_of_another_spec_is_not_restored(tiny_store, tmp_path):
     assert any("another spec" in m for m in lines) and checkpoint.load(out)["step"] == 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("paper", ["A", "B"])
 def test_accumulate_2_x_batch_2_trains_like_batch_4(paper, tiny_store, tmp_path):
     """train.accumulate in each paper's recipe: two micro-batches of 2 take the steps of one batch of 4 (Paper B's

@@ -105,8 +105,8 @@ def _count_flops(model_json: str, samples: int, backward: bool) -> float:
             x = torch.randn(1, 2, samples)
             with FlopCounterMode(display=False) as counter:
                 y = model(x)
-                if backward:
-                    y.float().square().mean().backward()
+                if backward:      # the gradients a training step takes (counted, not kept)
+                    torch.autograd.grad(y.float().square().mean(), [p for p in model.parameters() if p.requires_grad])
     finally:
         torch.istft = real_istft
     return float(counter.get_total_flops())
@@ -302,33 +302,31 @@ class Estimator:
 
     # ---- Paper B
     def paper_b(self) -> None:
-        from mixlab.papers.mixit import experiments as mx
-
-        P, M = self.P, self.M
+        P, M, plan = self.P, self.M, self.plan
         rate = P["sample_rate"]
         res = {**P["resources"], **M.get("resources", {})}
         gpus = max(1, res["train"]["gpu"])
         test_songs, test_s = self.data["splits"]["test"]
-        rows = mx.table_rows(M)
+        rows = plan.mixit_rows()
         need = {}
         for table, table_rows in rows.items():
             for _, mid in table_rows:
-                for m in mx.seeded_ids(M, mid):
+                for m in plan.mixit_seeded_ids(mid):
                     need.setdefault(m, set()).add(f"mixit/{table}")
         for m, tset in need.items():
-            p = mx.parse_model_id(m)
+            p = plan.mixit_parts(m)
             for target in sorted(tset):
                 if p["subset"] is not None and P.get("mixit_pretrained", "train") == "train":
-                    pre = mx.pretrain_spec(M, rate, p["size"])
+                    pre = plan.mixit_pretrain_spec(p["size"])
                     self.training(target, f"mixit pre-training {p['size']}_{p['subset']}", pre["model"],
                                   pre["train"], gpus)
-                ft = mx.finetune_spec(M, rate, m)
+                ft = plan.mixit_finetune_spec(m)
                 self.training(target, f"mixit/{m}", ft["model"], ft["train"], gpus)
                 self.separation(target, f"mixit/{m} on test", ft["model"], {"overlap": 0.5, **M["separate"]},
                                 test_songs, test_s)
         # FMA clip store: the decoded files, int16 stereo
         if M["fma"] == "fma":
-            subsets = {mx.parse_model_id(m)["subset"] for m in need} - {None}
+            subsets = {plan.mixit_parts(m)["subset"] for m in need} - {None}
             for s in sorted(subsets, key=list(FMA_SECONDS).index):
                 self.disk[f"FMA {s} decoded clips"] = FMA_SECONDS[s] * rate * 2 * 2
         else:

@@ -105,6 +105,24 @@ class Plan:
                 rows.append(({"model": m, "kind": "pitch", "value": float(t["pitch_max"]), "mode": mode}, *source))
         return rows
 
+    # ---- Paper B's grid (table rows, seeded ids and run specs), as the workflow and `mixlab cost` read it
+    def mixit_rows(self) -> dict[str, list[tuple[dict, str]]]:
+        """Per table: (label columns, model id) per row, in the paper's order."""
+        return _mx.table_rows(self.P["mixit"])
+
+    def mixit_seeded_ids(self, mid: str) -> list[str]:
+        return _mx.seeded_ids(self.P["mixit"], mid)
+
+    def mixit_parts(self, mid: str) -> dict:
+        """size, subset (None: from scratch), mode and seed of a fine-tuned model id."""
+        return _mx.parse_model_id(mid)
+
+    def mixit_pretrain_spec(self, size: str) -> dict:
+        return _mx.pretrain_spec(self.P["mixit"], self.P["sample_rate"], size)
+
+    def mixit_finetune_spec(self, mid: str) -> dict:
+        return _mx.finetune_spec(self.P["mixit"], self.P["sample_rate"], mid)
+
     def crosscheck_pairs(self, exp: str, n: int) -> list[tuple[str, str]]:
         """A seeded sample of n (model, test track) pairs of an experiment that museval rescores."""
         pairs = [(m, t) for m in self.models[exp] for t in self.tracks["test"]]
