@@ -41,7 +41,9 @@ class Ranks:
     def micro_batches(self, batch_size: int, accumulate: int) -> list[slice]:
         """This rank's rows of the global batch, as `accumulate` consecutive micro-batches."""
         if batch_size % (self.world * accumulate):
-            raise ValueError(f"train.batch_size={batch_size} is not divisible by {self.world} GPU process(es) x "
+            from mixlab.config import ConfigError
+
+            raise ConfigError(f"train.batch_size={batch_size} is not divisible by {self.world} GPU process(es) x "
                              f"train.accumulate={accumulate}: the global batch is processes x micro-batch x "
                              f"accumulate; choose an accumulate (or a gpu resource) that divides it")
         n = batch_size // (self.world * accumulate)

@@ -42,6 +42,7 @@ from typing import Any, Callable
 
 import torch
 
+from mixlab.config import ConfigError
 from mixlab.models import io as model_io
 from mixlab.train import checkpoint, distributed
 from mixlab.train.defaults import ENGINE_DEFAULTS  # noqa: F401  (the settings the engine reads)
@@ -156,13 +157,13 @@ def amp_dtype(setting: str, device: torch.device, log=print, cpu_setting: str = 
     train differently (range, loss scaling), and a run must be the one its spec says.
     """
     if setting not in ("fp16", "bf16", "fp32"):
-        raise ValueError(f"{key}.amp must be fp16, bf16 or fp32, got {setting!r}")
+        raise ConfigError(f"{key}.amp must be fp16, bf16 or fp32, got {setting!r}")
     if device.type == "cpu":
         if cpu_setting not in ("bf16", "fp32"):
-            raise ValueError(f"{key}.cpu_amp must be bf16 or fp32, got {cpu_setting!r}")
+            raise ConfigError(f"{key}.cpu_amp must be bf16 or fp32, got {cpu_setting!r}")
         if cpu_setting == "bf16":
             if not cpu_has_bf16():
-                raise ValueError(f"{key}.cpu_amp is bf16 but this CPU has no native bf16 (AVX512-BF16 or AMX): "
+                raise ConfigError(f"{key}.cpu_amp is bf16 but this CPU has no native bf16 (AVX512-BF16 or AMX): "
                                  f"bf16 would run emulated, slower than fp32; set {key}.cpu_amp: fp32")
             return torch.bfloat16
         return None
@@ -171,7 +172,7 @@ def amp_dtype(setting: str, device: torch.device, log=print, cpu_setting: str = 
     if setting == "bf16":
         if not torch.cuda.is_bf16_supported():
             name = torch.cuda.get_device_name(device) if torch.cuda.is_available() else "this GPU"
-            raise ValueError(f"{key}.amp is bf16 but {name} has no bf16 (it needs compute capability 8.0, "
+            raise ConfigError(f"{key}.amp is bf16 but {name} has no bf16 (it needs compute capability 8.0, "
                              f"e.g. A100/H100); set {key}.amp: fp16 (loss-scaled) or fp32")
         return torch.bfloat16
     return torch.float16
@@ -185,7 +186,7 @@ class Engine:
         if tcfg.get("checkpoint_activations"):
             switch = getattr(recipe.model, "checkpoint_activations", None)
             if switch is None:
-                raise ValueError(f"train.checkpoint_activations: {type(recipe.model).__name__} has no activation "
+                raise ConfigError(f"train.checkpoint_activations: {type(recipe.model).__name__} has no activation "
                                  "checkpointing; set it to false")
             switch(True)
         self.net = self.ddp = distributed.wrap(recipe.model, ranks, device)
