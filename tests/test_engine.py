@@ -256,3 +256,18 @@ def test_ddp_synchronises_on_the_last_micro_batch_only(tmp_path, monkeypatch):
     tcfg = _cfg(steps=1, batch_size=8, accumulate=3 + 1)
     _run(tmp_path, "ddp", tcfg, dropout=0.0)
     assert events == ["forward", "no_sync", "sync again"] * 3 + ["forward"], events
+
+
+def test_workers_hand_over_the_papers_batches_unchanged(tiny_store):
+    """Batches cross from forked workers as shared-memory tensors and arrive as the numpy batches the recipes read."""
+    from mixlab.data.sampling import MixSampler
+    from mixlab.data.stem_store import StemStore
+
+    sampler = MixSampler(StemStore(tiny_store), 4096, 0.5, seed=2)
+    here = list(engine.batch_stream(lambda step, rows: sampler.batch(step, 4, rows), [slice(0, 2), slice(2, 4)], 0, 3, 0))
+    there = list(engine.batch_stream(lambda step, rows: sampler.batch(step, 4, rows), [slice(0, 2), slice(2, 4)], 0, 3, 1))
+    for a, b in zip(here, there):
+        for x, y in zip(a, b):
+            for field in ("mixture", "targets", "original", "songs", "offsets"):
+                assert isinstance(getattr(y, field), np.ndarray)
+                np.testing.assert_array_equal(getattr(y, field), getattr(x, field))
