@@ -5,6 +5,8 @@ VENV  ?= .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.mixlab-setup
 CORES ?= all
+# e.g. https://download.pytorch.org/whl/cpu: torch's small CPU build on a machine without a GPU
+TORCH_INDEX ?=
 TARGET ?= results/fig3.pdf
 
 .PHONY: setup demo test bench lint clean-results
@@ -19,6 +21,7 @@ $(STAMP): requirements.txt pyproject.toml
 	    || { echo "[setup] could not install ffmpeg; install it with your package manager and rerun"; exit 1; }; }
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	@if [ -n "$(TORCH_INDEX)" ]; then $(PY) -m pip install -q "torch==2.13.0" --index-url $(TORCH_INDEX); fi
 	$(PY) -m pip install -q -r requirements.txt
 	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)

@@ -571,7 +571,7 @@ def bench_dag(work: Path) -> list[tuple]:
     if not report.ok:
         raise RuntimeError(report.text())
     rows = [("mixlab check-musdb, 150 tracks (750 WAV headers, musdb split)", "", f"{wall:.2f} s", "", "")]
-    for target in ("results/fig1.pdf", "results/fig3.pdf", "paper_a", "paper_b"):
+    for target in ("results/paper/fig1.pdf", "results/paper/fig3.pdf", "paper_a", "paper_b"):
         t0 = time.perf_counter()
         res = subprocess.run([str(Path(sys.executable).parent / "snakemake"), "-n", target, "-s",
                               str(REPO / "workflow" / "Snakefile"), "--directory", str(work / "dag"), "--configfile",

@@ -1,4 +1,5 @@
 import copy
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -173,8 +174,8 @@ def test_the_test_scale_lives_in_a_test_config():
     assert "tiny" not in yaml.safe_load((REPO / "config.yaml").read_text())["presets"]
     tiny = load(CONFIGS, {"scale": "tiny"})
     assert (tiny["sample_rate"], tiny["train"]["steps"], tiny["mixit"]["n_outputs"]) == (8000, 4, 6)
-    res = subprocess.run([str(Path(sys.executable).parent / "mixlab"), "check-config", *map(str, CONFIGS),
-                          "--set", "scale=tiny"], capture_output=True, text=True)
+    res = subprocess.run([str(Path(sys.executable).parent / "mixlab"), "check-config", "--configfile",
+                          *map(str, CONFIGS), "--config", "scale=tiny"], capture_output=True, text=True)
     assert res.returncode == 0 and "scale=tiny dataset=synthetic" in res.stdout
 
 
@@ -195,3 +196,29 @@ def test_fidelity_code_takes_the_codes_side_under_the_scales_own_budgets(config)
     assert full["mixit"]["pretrain"]["warmup_steps"] == 4000 and full["mixit"]["pretrain"]["epoch_steps"] == 2038
     with pytest.raises(ConfigError, match="'fidelity'"):
         validate({**copy.deepcopy(config), "fidelity": "both"})
+
+
+@pytest.mark.slow
+def test_every_run_has_its_own_results(tmp_path):
+    """The README's command builds the default run's Fig. 3 (a copy of results/demo/fig3.pdf); another scale or an
+    override plans into its own folder and never over the default run's files."""
+    snakemake = Path(sys.executable).parent / "snakemake"
+    (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text())
+
+    def dry(*args):
+        res = subprocess.run([str(snakemake), "-n", "-s", str(REPO / "workflow" / "Snakefile"), "--directory",
+                              str(tmp_path), *args], capture_output=True, text=True)
+        return res.returncode, res.stdout + res.stderr
+
+    code, out = dry("results/fig3.pdf")
+    assert code == 0 and "cp results/demo/fig3.pdf results/fig3.pdf" in out
+    code, out = dry("results/fig3.pdf", "--config", "scale=study")
+    assert code != 0 and "ask for results/study/fig3.pdf" in out
+    code, out = dry("paper_a", "--config", "presets={demo: {train: {steps: 100}}}")
+    assert code == 0
+    runs = set(re.findall(r"results/(demo[^/ ]*)/", out))
+    assert len(runs) == 1 and runs.pop().startswith("demo+"), runs
+    assert not re.search(r"results/(fig|table)", out)               # no top-level copy of an override's figure
+    code, out = dry("paper_a", "--config", "presets={demo: {resources: {train: {gpu: 0, cpus: 1, mem_mb: 900, "
+                                           "runtime: 9}}}}")
+    assert code == 0 and not re.search(r"results/demo\+", out)      # hardware changes no result: the same run

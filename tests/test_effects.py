@@ -20,7 +20,12 @@ def test_fig1_needs_the_difference_beyond_two_standard_errors():
     assert E.fig1_effect(_fig1([5.0, 5.2], [4.0, 4.1]))[1] is True
     assert E.fig1_effect(_fig1([5.0, 4.0], [4.6, 4.4]))[1] is False          # +0.0 dB with large spread
     assert E.fig1_effect(_fig1([4.0, 4.1], [5.0, 5.2]))[1] is False          # the wrong sign
-    assert E.fig1_effect(_fig1([5.0], [4.0], seeds=False))[1] is None        # one seed: no verdict
+    one = E.fig1_effect(_fig1([5.0], [4.0], seeds=False))
+    assert one[1] is None and "no spread: 1 training seed)" in one[0]       # one seed: no verdict
+    assert "n = 2 training seeds" in E.fig1_effect(_fig1([5.0, 5.2], [4.0, 4.1]))[0]
+    # a p with one seed among several: its SE is NaN, so no verdict rather than a ✗ from comparing with NaN
+    mixed = _fig1([5.0, 5.2], [4.0, 4.1]).assign(avg_se=[0.1, float("nan")], n_seeds=[2, 1])
+    assert E.fig1_effect(mixed)[1] is None
 
 
 def _fig2(valid1, train1, valid0):
@@ -49,6 +54,9 @@ def test_fig4_wants_a_monotone_rise_beyond_the_seed_spread():
     assert E.fig4_effects(fig4({0.1: 0.3, 1.0: 0.9}, [-0.05, 0.05]))[0][2] is True
     assert E.fig4_effects(fig4({0.1: 0.3, 1.0: 0.2}, [-0.05, 0.05]))[0][2] is False     # not monotone
     assert E.fig4_effects(fig4({0.1: 0.3, 1.0: 0.9}, [-0.8, 0.8]))[0][2] is False       # within the spread
+    assert "std 0.07 over n = 2 test-set seeds" in E.fig4_effects(fig4({0.1: 0.3, 1.0: 0.9}, [-0.05, 0.05]))[0][1]
+    one = E.fig4_effects(fig4({0.1: 0.3, 1.0: 0.9}, [0.0]))[0]
+    assert one[2] is None and "no spread: 1 test-set seed)" in one[1] and "std" not in one[1]
 
 
 def test_fig5_and_table1_and_the_written_table(tmp_path):
@@ -63,6 +71,11 @@ def test_fig5_and_table1_and_the_written_table(tmp_path):
     t1 = pd.DataFrame({"data": ["original", "random"], "avg_mean": [5.0, 3.0], "avg_std": [0.2, 0.3], "seeds": [2, 2]})
     assert E.table1_effect(t1)[1] is True
     assert E.table1_effect(t1.assign(avg_mean=[5.0, 4.9]))[1] is False
+    assert "(SE, n = 2 training seeds)" in E.table1_effect(t1)[0]
+    one = E.table1_effect(t1.assign(avg_std=[float("nan")] * 2, seeds=[1, 1]))
+    assert one[1] is None and "no spread: 1 training seed)" in one[0]
+    one_fig1 = E.fig5_effects(fig5, _fig1([5.0], [4.0], seeds=False))
+    assert all(r[2] is None and "no spread: 1 Fig. 1 training seed at p = 1" in r[1] for r in one_fig1)
     paths = {}
     for name, frame in (("fig1", fig1), ("fig5", fig5), ("table1", t1)):
         paths[name] = tmp_path / f"{name}.csv"

@@ -116,7 +116,7 @@ def test_histories_figure(tmp_path):
         (tmp_path / f"{name}.csv").write_text("step,loss,lr,valid_loss,steps_per_s\n2,%f,0.001,,5\n4,%f,0.001,0.5,5\n"
                                               % (scale, scale / 2))
     run_cli("histories", "--labels", "fig1/p0.00", "mixit/small", "--histories", tmp_path / "a.csv", tmp_path / "b.csv",
-            "--out", tmp_path / "t.pdf", "--csv", tmp_path / "t.csv")
+            "--out", tmp_path / "t.pdf")
     assert (tmp_path / "t.pdf").read_bytes().startswith(b"%PDF") and (tmp_path / "t.png").exists()
     import pandas as pd
 

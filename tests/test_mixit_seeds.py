@@ -56,7 +56,10 @@ def test_table_is_the_mean_over_seeds_with_its_standard_error(tmp_path):
     with pytest.raises(ValueError, match="2 rows x 2 seeds"):
         build_table(labels, [c for c, _ in csvs[:3]], [u for _, u in csvs[:3]], seeds=[5, 9])
     md = write_table(t, ["Model size", "Pretrain"], tmp_path / "table2")[0].read_text()
-    assert "6.20 ± 0.10" in md and "standard error over the fine-tuning seeds" in md
+    assert "6.20 ± 0.10" in md and "standard error over n = 2 fine-tuning seeds" in md
+    md, _, tex = write_table(single, ["Model size", "Pretrain"], tmp_path / "table2_one")
+    assert "±" not in md.read_text().split("\n\n")[0] and "$\\pm$" not in tex.read_text()
+    assert "n = 1 fine-tuning seed per row: no spread" in md.read_text()
 
 
 def test_verdicts(tmp_path):
@@ -79,7 +82,7 @@ def test_verdicts(tmp_path):
     t1.to_csv(tmp_path / "table1.csv", index=False)
     t2(1.0, 0.1).to_csv(tmp_path / "table2.csv", index=False)
     run_cli("mixit-effects", "--table1", str(tmp_path / "table1.csv"), "--table2", str(tmp_path / "table2.csv"),
-            "--table3", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "effects.md"), "--caption", "c")
+            "--out", str(tmp_path / "effects.md"), "--caption", "c")          # no Table 3: not run
     text = (tmp_path / "effects.md").read_text()
     assert text.count("| ✓ |") == 2 and "not run" in text and "(Small)" in text
 
@@ -88,8 +91,8 @@ def test_mixit_table_command_groups_the_seeds(tmp_path):
     csvs = [_scores(tmp_path, f"m{i}", x) for i, x in enumerate([3.0, 3.4, 6.0, 6.2])]
     rows = json.dumps([{"Model size": "Small", "Pretrain": "-"}, {"Model size": "Small", "Pretrain": "MixIT"}])
     run_cli("mixit-table", "--rows", rows, "--seeds", "5", "9", "--csdr", *[c for c, _ in csvs],
-            "--usdr", *[u for _, u in csvs], "--out", str(tmp_path / "t"))
+            "--usdr", *[u for _, u in csvs], "--out", str(tmp_path / "t.md"))
     assert pd.read_csv(tmp_path / "t.csv")["average_cSDR_seed5"].tolist() == pytest.approx([3.1, 6.1])
     bad = run_cli("mixit-table", "--rows", rows, "--seeds", "5", "9", "--csdr", csvs[0][0], "--usdr", csvs[0][1],
-                  "--out", str(tmp_path / "u"), check=False)
+                  "--out", str(tmp_path / "u.md"), check=False)
     assert bad.returncode != 0 and "2 rows x 2 seeds" in bad.stderr

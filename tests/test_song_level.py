@@ -69,3 +69,11 @@ def test_table1_mean_and_std_over_seeds(tmp_path):
     assert summary.loc["random", "avg_std"] == pytest.approx(0.5 ** 0.5)     # sample std of 1.5 and 2.5
     md, csv, tex = write_table1(summary, tmp_path / "table1", "demo")
     assert "7.00 ± 0.71" in md.read_text() and "$\\pm$" in tex.read_text()
+    assert "mean ± std over n = 2 training seeds. demo" in md.read_text()
+    # one seed: the mean alone, no "± 0.00", an empty std in the CSV (not 0) and n said right
+    _, one = table1(ids[::2], csvs[::2])
+    md, csv, tex = write_table1(one, tmp_path / "one", "demo")
+    text = md.read_text()
+    assert "6.50 |" in text and "±" not in text.split("\n\n")[0] and "$\\pm$" not in tex.read_text()
+    assert "n = 1 training seed per row: no spread" in text and "1 training seeds" not in text
+    assert pd.read_csv(csv, index_col=0)["avg_std"].isna().all()

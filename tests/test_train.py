@@ -75,12 +75,12 @@ def test_resume_refuses_a_different_spec(tiny_store, tmp_path):
 def test_model_file_loads_and_separates(tiny_store, tiny_corpus, tmp_path):
     run_cli(*_train_args(_spec(steps=2), tiny_store, tmp_path / "m.pt", tmp_path / "r"))
     from mixlab.data.tracks import list_tracks
-    res = run_cli("separate", "--model", tmp_path / "m.pt", "--root", tiny_corpus, "--out", tmp_path / "sep",
-                  "--dim-t", 64, "--threads", 1)
     name = list_tracks(tiny_corpus, "test")[0]
+    res = run_cli("separate", tiny_corpus / "test" / name, "--model", tmp_path / "m.pt", "--out", tmp_path / "sep",
+                  "--dim-t", 64, "--threads", 1)
     assert name in res.stdout
     for stem in ("vocals", "drums", "bass", "other"):
-        assert (tmp_path / "sep" / name / f"{stem}.wav").exists()
+        assert (tmp_path / "sep" / "m" / name / f"{stem}.wav").exists()
 
 
 def test_finished_run_is_restored_not_retrained(tiny_store, tmp_path):

@@ -17,7 +17,7 @@ import torch
 
 from tests.conftest import CONFIGS, REAL_NAMES, REPO
 
-TARGETS = [f"results/fig{i}.pdf" for i in range(1, 6)]
+TARGETS = [f"results/tiny-musdb/fig{i}.pdf" for i in range(1, 6)]   # the run's own folder
 
 
 def _snakemake(tmp_path, tree, *targets):
@@ -41,11 +41,12 @@ def paper_a_run(tmp_path_factory, real_names_tree):
 def test_paper_a_figures_at_tiny_scale(paper_a_run):
     tmp_path, cmd = paper_a_run
     results = tmp_path / "results"
+    run = results / "tiny-musdb"
     for t in TARGETS:
         assert (tmp_path / t).read_bytes().startswith(b"%PDF")
 
     # Fig. 1: one museval JSON per test track and model, median of medians per p
-    table = pd.read_csv(results / "fig1.csv", index_col="p")
+    table = pd.read_csv(run / "fig1.csv", index_col="p")
     assert list(table.index) == [0.0, 1.0]
     assert list(table.columns) == ["vocals", "drums", "bass", "other", "avg"]
     assert table.notna().all().all()
@@ -61,14 +62,14 @@ def test_paper_a_figures_at_tiny_scale(paper_a_run):
     assert snaps == ["step00000002.pt", "step00000004.pt"]
     history = pd.read_csv(results / "tiny-musdb" / "models" / "fig1" / "p1.00.history.csv")   # the engine's
     assert list(history["step"]) == [2, 4] and history["loss"].notna().all()
-    curves = pd.read_csv(results / "fig2.csv")
+    curves = pd.read_csv(run / "fig2.csv")
     assert set(curves["p"]) == {0.0, 1.0} and set(curves["step"]) == {2, 4}
     assert set(map(tuple, curves[["split", "kind"]].drop_duplicates().to_numpy())) == {
         ("train", "original"), ("train", "random"), ("valid", "original"), ("valid", "random")}
     assert curves["sdr_improvement"].notna().all()
 
     # Fig. 3: fixed-mix models on all songs and on a reduced set
-    fig3 = pd.read_csv(results / "fig3.csv")
+    fig3 = pd.read_csv(run / "fig3.csv")
     assert sorted(fig3["model"]) == ["full_r0.5", "half0_r0.5"]
     assert fig3["avg"].notna().all()
     spec = json.loads(subprocess.run(
@@ -78,7 +79,7 @@ def test_paper_a_figures_at_tiny_scale(paper_a_run):
     assert spec["train"]["fixed_mixes"] == 4 and len(spec["tracks"]) == 2   # 0.5 x 4 steps x batch 2; 2 of 4 songs
 
     # Fig. 4: both models on the unmodified and the shifted test sets, which are corpora one can listen to
-    fig4 = pd.read_csv(results / "fig4.csv")
+    fig4 = pd.read_csv(run / "fig4.csv")
     assert set(fig4["model"]) == {"p=0", "p=1"}
     assert set(map(tuple, fig4[["kind", "value"]].drop_duplicates().to_numpy())) == {
         ("time", 0.0), ("time", 0.1), ("pitch", 0.0), ("pitch", 2.0)}
@@ -90,18 +91,34 @@ def test_paper_a_figures_at_tiny_scale(paper_a_run):
     assert all(abs(k) <= 2 for k in manifest["shift"]["per_track"][track])
 
     # Fig. 5: within-song random mixing and per-stem pitch shifts in training, next to p = 1
-    fig5 = pd.read_csv(results / "fig5.csv")
+    fig5 = pd.read_csv(run / "fig5.csv")
     assert sorted(fig5["model"]) == ["p1.00", "pitch1_consistent", "pitch1_inconsistent", "timeinf"]
     assert fig5["avg"].notna().all()
     bank = json.loads((results / "tiny-musdb" / "store" / "train_pitch+1" / "store.json").read_text())
     assert {t["semitones"] for t in bank["tracks"]} == {1}
 
     # Table 1: both kinds of training data, per-stem mean ± std
-    md = (results / "table1.md").read_text()
-    assert "Original" in md and "Random" in md and "±" in md
-    assert (results / "table1.tex").read_text().startswith("\\begin{tabular}")
-    summary = pd.read_csv(results / "table1.csv", index_col=0)
+    md = (run / "table1.md").read_text()
+    assert "Original" in md and "Random" in md
+    assert "n = 1 training seed" in md and "± 0.00" not in md           # one seed at this scale: no spread shown
+    assert "\\begin{tabular}" in (run / "table1.tex").read_text()
+    summary = pd.read_csv(run / "table1.csv", index_col=0)
     assert list(summary.index) == ["original", "random"] and summary["avg_mean"].notna().all()
+
+    # `mixlab separate` by hand with a model the workflow trained gives the workflow's own estimates: the model
+    # file carries the chunking the workflow separated with
+    track = sorted(REAL_NAMES["test"])[0]
+    corpus_track = run / "corpus" / "musdb18hq" / "test" / track
+    subprocess.run([sys.executable, "-m", "mixlab", "separate", str(corpus_track), "--model",
+                    str(run / "models" / "fig1" / "p1.00.pt"), "--out", str(tmp_path / "by_hand"), "--device", "cpu"],
+                   capture_output=True, text=True, check=True)
+    import numpy as np
+    import soundfile as sf
+
+    for stem in ("vocals", "drums", "bass", "other"):      # sample for sample (the WAV headers carry a time stamp)
+        ours, rate = sf.read(tmp_path / "by_hand" / "p1.00" / track / f"{stem}.wav", dtype="float32")
+        theirs, their_rate = sf.read(run / "separated" / "test" / "fig1" / "p1.00" / track / f"{stem}.wav", dtype="float32")
+        assert rate == their_rate and np.array_equal(ours, theirs), stem
 
     # nothing left to do afterwards, and forcing one rule redoes only what depends on it
     again = subprocess.run(cmd + ["-n"], capture_output=True, text=True)
@@ -138,13 +155,13 @@ def test_paper_b_tables_at_tiny_scale(tmp_path, real_names_tree):
     usdr = pd.read_csv(run / "usdr" / "test" / "mixit" / "medium_fma-large_full.csv")
     assert len(usdr) == 2 * 4 and usdr["uSDR"].notna().all()
 
-    t1 = pd.read_csv(results / "mixit" / "table1.csv")
+    t1 = pd.read_csv(run / "mixit" / "table1.csv")
     assert list(t1["ID"]) == ["S1", "S2", "M1", "M2"] and list(t1["Pretrain"]) == ["-", "MixIT"] * 2
     values = [c for c in t1.columns if c.endswith("SDR")]
     assert len(values) == 10 and t1[values].notna().all().all()
-    t2 = pd.read_csv(results / "mixit" / "table2.csv")
+    t2 = pd.read_csv(run / "mixit" / "table2.csv")
     assert list(t2["Pretrain"]) == ["-", "MixIT"]
-    t3 = pd.read_csv(results / "mixit" / "table3.csv")
+    t3 = pd.read_csv(run / "mixit" / "table3.csv")
     assert list(t3["Data scale"]) == ["-", "Small", "Large"]
     # Table 3's "-" and "Large" rows are Table 1's M1 and M2
     assert t3.loc[0, "average_uSDR"] == t1.loc[2, "average_uSDR"] and t3.loc[2, "average_cSDR"] == t1.loc[3, "average_cSDR"]
@@ -161,11 +178,12 @@ def test_paper_b_tables_at_tiny_scale(tmp_path, real_names_tree):
     made = _fake_released_root(tmp_path / "model_weights", P)
     released = f"released_root={tmp_path / 'model_weights'}"
     small = 'presets={"tiny": {"mixit": {"table1": {"sizes": ["small"]}}}}'      # S1 and S2 only: time
-    res = subprocess.run(_snakemake(tmp_path, real_names_tree, "results/mixit/released/table1.md") + [released, small,
-                                                                                                    "scorer_crosscheck=0"],
+    # run=: into the run above (its corpus and stores), not a new run the overrides would otherwise name
+    res = subprocess.run(_snakemake(tmp_path, real_names_tree, "results/tiny-musdb/mixit/released/table1.md")
+                         + [released, small, "scorer_crosscheck=0", "run=tiny-musdb"],
                          capture_output=True, text=True)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    out = results / "mixit" / "released"
+    out = run / "mixit" / "released"
     r1 = pd.read_csv(out / "table1.csv")
     assert list(r1["ID"]) == ["S1", "S2"]
     assert r1.loc[r1["ID"] == "S2", "average_cSDR_paper"].item() == P["paper_b_published"]["small_fma-large_full"]["average"][0]
@@ -182,8 +200,8 @@ def test_paper_b_tables_at_tiny_scale(tmp_path, real_names_tree):
     said = res.stdout + res.stderr
     assert res.returncode != 0 and "mixit.fma-small.bslocoformer-medium.12outputs" in said
     assert "download_pretrained_weights.py" in said
-    assert "cSDR" in (results / "mixit" / "table1.md").read_text()
-    assert (results / "mixit" / "table2.tex").read_text().startswith("\\begin{tabular}")
+    assert "cSDR" in (run / "mixit" / "table1.md").read_text()
+    assert "\\begin{tabular}" in (run / "mixit" / "table2.tex").read_text()
 
 
 
@@ -209,7 +227,7 @@ def test_kill_9_unlock_and_rerun_equals_an_uninterrupted_run(tmp_path, real_name
     import signal
     import time
 
-    target = "results/fig1.pdf"
+    target = "results/tiny-musdb/fig1.pdf"
     ref, cut = paper_a_run[0], tmp_path / "cut"
     # the moment: a random number of finished jobs, then a random fraction of a second (mid-job, often mid-training)
     cut.mkdir()

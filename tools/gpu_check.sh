@@ -8,7 +8,7 @@
 #   tools/gpu_check.sh --tiny     # on a CPU: the same script on the tests' tiny configurations (no rehearsal)
 #
 # Python packages the GPU machine lacks (snakemake, soundfile, pedalboard, pyloudnorm, jsonschema, ...) are
-# installed from wheels in .whl/ when that folder exists (see docs/gpu.md).
+# installed from wheels in .whl/ when that folder exists (see docs/paper-scale.md).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 TINY=""; [ "${1:-}" = "--tiny" ] && TINY="--tiny"

@@ -14,6 +14,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from mixlab.errors import read_yaml
+
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
 
@@ -250,12 +252,54 @@ def check_cross_keys(preset: dict, name=lambda key: key) -> None:
 
 
 def run_name(config: dict, merged: dict | None = None) -> str:
-    """results/<run name>/: the scale, plus the dataset when it is not the preset's own, plus -code with
-    fidelity=code."""
+    """results/<run name>/: `run` when given; else the scale, plus the dataset when it is not the preset's
+    own, plus -code with fidelity=code."""
+    if config.get("run"):
+        return config["run"]
     own = (merged or preset(config))["dataset"]
     dataset = config.get("dataset") or own
     name = config["scale"] if dataset == own else f"{config['scale']}-{dataset}"
     return name + ("-code" if config.get("fidelity", "paper") == "code" else "")
+
+
+# Top-level keys that name a run by themselves (scale, dataset, fidelity) or only say where things are:
+# an override of one of them does not add a fingerprint.
+NAMING_KEYS = ("scale", "dataset", "fidelity", "run", "musdb_root", "fma_root", "released_root")
+# Settings that change no result: the hardware a job asks for and how batches are fed and split.
+NO_RESULT = ("resources", "workers", "accumulate", "checkpoint_activations")
+
+
+def fingerprint(P: dict) -> str:
+    """8 hex digits of everything in a resolved config that can change a model, a score or a figure."""
+    import hashlib
+    import json
+
+    def strip(node):
+        if isinstance(node, dict):
+            return {k: strip(v) for k, v in node.items() if k not in NO_RESULT}
+        return node
+
+    text = json.dumps(strip({k: v for k, v in P.items() if k not in NAMING_KEYS}), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def validate_run(config: dict, files_config: dict, schema_path: str | Path | None = None) -> dict:
+    """Validate the config a workflow runs -- its files plus --config overrides, merged -- and name its run.
+
+    Overrides that change a result add `+<fingerprint>` to the run's name, so a run with them never writes
+    into the models, figures or tables of the run without them (results/demo vs results/demo+1a2b3c4d);
+    editing a config file changes the run it names. `run=NAME` names the run outright."""
+    P = validate(config, schema_path)
+    if config.get("run"):
+        return P
+    base = {**files_config, **{k: config[k] for k in NAMING_KEYS if k in config}}
+    try:
+        same = fingerprint(validate(base, schema_path)) == fingerprint(P)
+    except ConfigError:       # the files alone are incomplete: the overrides make the run
+        same = False
+    if not same:
+        P["run"] = f"{P['run']}+{fingerprint(P)}"
+    return P
 
 
 def resolve(config: dict, merged: dict | None = None) -> dict:
@@ -279,6 +323,6 @@ def load(path, overrides: dict | None = None) -> dict:
     does -- plus top-level overrides; return the resolved preset."""
     config = {}
     for one in ([path] if isinstance(path, (str, Path)) else path):
-        config = merge(config, yaml.safe_load(Path(one).read_text()))
+        config = merge(config, read_yaml(one, "a YAML config", "pass a config file such as config.yaml") or {})
     config.update(overrides or {})
     return validate(config)

@@ -104,5 +104,7 @@ def launch(n_gpus: int, command: list[str], lock_dir: Path | None = None, log=pr
             env["CUDA_VISIBLE_DEVICES"] = ",".join(ids)
             log(f"[launch] claimed GPU(s) {env['CUDA_VISIBLE_DEVICES']}")
     argv = command_for(n_gpus, command)
+    if shutil.which(argv[0], path=env.get("PATH")) is None:
+        raise SystemExit(f"mixlab launch: {argv[0]}: no such command; check its name and that it is on PATH")
     sys.stdout.flush()
     os.execvpe(argv[0], argv, env)

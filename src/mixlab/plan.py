@@ -10,8 +10,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from mixlab.papers.random_mixing import experiments as _exp
 from mixlab.papers.mixit import experiments as _mx
+from mixlab.papers.random_mixing import experiments as _exp
 from mixlab.train.defaults import same_training
 
 
@@ -54,6 +54,9 @@ class Plan:
         spec = {"model": {**self.P["model"], "sample_rate": self.P["sample_rate"]}, "train": train}
         if "tracks" in run:
             spec["tracks"] = run["tracks"]
+        # how the workflow separates with it: written into the model file, so `mixlab separate` by hand
+        # gives the figures' numbers
+        spec["separate"] = self.job_spec("separate", exp)
         return spec
 
     def job_spec(self, job: str, exp: str | None = None) -> dict:
@@ -118,10 +121,12 @@ class Plan:
         return _mx.parse_model_id(mid)
 
     def mixit_pretrain_spec(self, size: str) -> dict:
-        return _mx.pretrain_spec(self.P["mixit"], self.P["sample_rate"], size)
+        return {**_mx.pretrain_spec(self.P["mixit"], self.P["sample_rate"], size),
+                "separate": self.job_spec("separate", "mixit")}
 
     def mixit_finetune_spec(self, mid: str) -> dict:
-        return _mx.finetune_spec(self.P["mixit"], self.P["sample_rate"], mid)
+        return {**_mx.finetune_spec(self.P["mixit"], self.P["sample_rate"], mid),
+                "separate": self.job_spec("separate", "mixit")}
 
     def crosscheck_pairs(self, exp: str, n: int) -> list[tuple[str, str]]:
         """A seeded sample of n (model, test track) pairs of an experiment that museval rescores."""

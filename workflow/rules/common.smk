@@ -6,7 +6,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir).parent / "src"))
 
-from mixlab.config import ConfigError, validate
+from mixlab.config import ConfigError
+from mixlab.config import validate_run as _validate_run
 from mixlab.papers.random_mixing import experiments as _exp
 from mixlab.papers.mixit import experiments as _mx
 from mixlab.data import synth as _synth
@@ -14,14 +15,40 @@ from mixlab.data.layout import STEMS as _STEMS
 from mixlab import plan as _plan
 
 
+def _files_config():
+    """The config the files alone give (the workflow's config.yaml, then --configfile ones), without --config."""
+    from snakemake.common.configfile import load_configfile
+    from snakemake.utils import update_config
+
+    cli = [str(f) for f in workflow.config_settings.configfiles]
+    files = [str(f) for f in workflow.configfiles if str(f) not in cli] + cli
+    merged = {}
+    for f in files:
+        update_config(merged, load_configfile(f))
+    return merged
+
+
 # Validate before any job runs; a bad key stops here with its name.
 try:
-    P = validate(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
+    P = _validate_run(config, _files_config(), Path(workflow.basedir) / "schemas" / "config.schema.yaml")
 except ConfigError as exc:
     raise WorkflowError(f"config.yaml: {exc}")
 
 SCALE = P["scale"]
-RES = f"results/{P['run']}"      # results/demo, or results/demo-musdb when a scale runs on another dataset
+# results/demo; results/demo-musdb when a scale runs on another dataset; results/demo+<fingerprint> when
+# --config overrides change a result (mixlab.config.validate_run): no run writes into another's files
+RES = f"results/{P['run']}"
+# results/fig3.pdf etc.: copies of the figures and tables of the run config.yaml alone names (the README's
+# first command builds results/fig3.pdf)
+def _default_run():
+    files = _files_config()
+    try:
+        return _validate_run(files, files, Path(workflow.basedir) / "schemas" / "config.schema.yaml")["run"]
+    except ConfigError:
+        return None
+
+
+DEFAULT_RUN = not workflow.config_settings.configfiles and P["run"] == _default_run()
 STEMS = list(_STEMS)
 
 
@@ -58,7 +85,7 @@ if P["dataset"] == "musdb":
     for _w in MUSDB.warnings if MUSDB.ok else []:
         print(f"mixlab: warning: {_w}", file=sys.stderr)
     if not MUSDB.ok:
-        raise WorkflowError(MUSDB.text() + "\n(`mixlab check-musdb ROOT` prints this report; fix the files named "
+        raise WorkflowError(MUSDB.text() + "\n(`mixlab check-musdb --root ROOT` prints this report; fix the files named "
                             "and rerun -- nothing has been run)")
     MUSDB_IMPORT = _musdb_import.needs_import(P)
 
@@ -156,6 +183,26 @@ def job_device(cls, paper="a"):
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 os.environ.update(PYTHONPATH=os.pathsep.join(
     [str(Path(workflow.basedir).parent / "src")] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+
+
+# results/fig3.pdf, results/table1.md, ...: copies of the default run's figures and tables, so the first
+# command of the README builds results/fig3.pdf. Any other run's are in its own folder only.
+SHORTCUTS = (r"(fig[1-5]|training)\.(pdf|png|csv|md)|table1\.(md|csv|tex)|effects_a\.md"
+             r"|mixit/(table[123]\.(md|csv|tex)|effects\.md|released/table[13]\.(md|csv))")
+
+
+def shortcut_source(name):
+    if not DEFAULT_RUN:
+        raise WorkflowError(f"results/{name} is the default run's copy (the command without --config); this "
+                            f"config's run is {RES}/: ask for {RES}/{name} (or the target paper_a / paper_b)")
+    return f"{RES}/{name}"
+
+
+def shortcuts(targets):
+    """The top-level copies of a run's targets, for the default run only."""
+    prefix = f"{RES}/"
+    return [f"results/{t[len(prefix):]}" for t in targets if t.startswith(prefix)] if DEFAULT_RUN else []
+
 
 
 def trained_histories():

@@ -3,13 +3,15 @@
 
 
 rule separate:
+    # the chunking comes from the model file (its spec's `separate`): `mixlab separate` by hand gives these numbers
     input:
         model=f"{RES}/models/{{exp}}/{{model}}.pt",
         corpus=lambda w: testset_root(w.testset),
     output:
         directory(f"{RES}/separated/{{testset}}/{{exp}}/{{model}}"),
     params:
-        spec=lambda w: json.dumps(PLAN.job_spec("separate", w.exp)),
+        tracks=lambda w, input: [f"{input.corpus}/test/{t}" for t in tracks("test")],
+        out=lambda w: f"{RES}/separated/{w.testset}/{w.exp}",
         device=lambda w: job_device("infer", paper_of(w.exp)),
     threads: lambda w: job_threads("infer", paper_of(w.exp))
     resources:
@@ -22,8 +24,8 @@ rule separate:
     log:
         f"{RES}/logs/separate/{{testset}}/{{exp}}/{{model}}.log",
     shell:
-        "python -m mixlab separate --model {input.model:q} --root {input.corpus:q} --split test --out {output:q}"
-        " --spec {params.spec:q} --device {params.device} --threads {threads} > {log:q} 2>&1"
+        "python -m mixlab separate {params.tracks:q} --model {input.model:q} --out {params.out:q}"
+        " --name {wildcards.model:q} --device {params.device} --threads {threads} > {log:q} 2>&1"
 
 
 rule score_model:

@@ -1,9 +1,9 @@
 # Paper A (random mixing, TFC-TDF-UNet v3): its training runs, its test-set and training-store
-# variants, Fig. 2's curves, Figs. 1-5 and Table 1 under results/. Which models: PLAN (mixlab/plan.py).
+# variants, Fig. 2's curves, Figs. 1-5 and Table 1 under results/<run>/. Which models: PLAN (mixlab/plan.py).
 
 
-PAPER_A = [f"results/fig{i}.pdf" for i in range(1, 6)] + [f"results/table1.{x}" for x in ("md", "csv", "tex")]
-PAPER_A += ["results/effects_a.md"]
+PAPER_A = [f"{RES}/fig{i}.pdf" for i in range(1, 6)] + [f"{RES}/table1.{x}" for x in ("md", "csv", "tex")]
+PAPER_A += [f"{RES}/effects_a.md"]
 FIG1_P = PLAN.fig1_p
 FIG1_MODELS = PLAN.fig1_models
 FIG2_P = PLAN.fig2_p
@@ -140,9 +140,10 @@ rule fig1:
         tables=[f"{RES}/scores/test/fig1/{m}.csv" for _, _, m in FIG1_MODELS],
         crosscheck=crosscheck_input("fig1"),
     output:
-        pdf=report("results/fig1.pdf", caption="../report/fig1.rst", category="Paper A"),
-        csv="results/fig1.csv",
-        png="results/fig1.png",
+        pdf=report(f"{RES}/fig1.pdf", caption="../report/fig1.rst", category="Paper A"),
+        csv=f"{RES}/fig1.csv",
+        png=f"{RES}/fig1.png",
+        md=f"{RES}/fig1.md",
     params:
         p=[p for p, _, _ in FIG1_MODELS],
         seeds=[seed for _, seed, _ in FIG1_MODELS],
@@ -157,9 +158,9 @@ rule fig1:
     conda:
         ENV
     log:
-        "results/logs/fig1.log",
+        f"{RES}/logs/fig1.log",
     shell:
-        "python -m mixlab fig1 --p {params.p} --seeds {params.seeds} --tables {input.tables:q} --out {output.pdf:q} --csv {output.csv:q}"
+        "python -m mixlab fig1 --p {params.p} --seeds {params.seeds} --tables {input.tables:q} --out {output.pdf:q}"
         " --caption {params.caption:q} > {log:q} 2>&1"
 
 
@@ -167,9 +168,10 @@ rule fig2:
     input:
         curves=expand(f"{RES}/curves/fig2/p{{p}}.csv", p=FIG2_P),
     output:
-        pdf=report("results/fig2.pdf", caption="../report/fig2.rst", category="Paper A"),
-        csv="results/fig2.csv",
-        png="results/fig2.png",
+        pdf=report(f"{RES}/fig2.pdf", caption="../report/fig2.rst", category="Paper A"),
+        csv=f"{RES}/fig2.csv",
+        png=f"{RES}/fig2.png",
+        md=f"{RES}/fig2.md",
     params:
         p=FIG2_P,
         caption=_exp.caption(P, f"SDX SDR improvement every {P['fig2']['every']} steps, chunks of the training length, training seed {_exp.fig1_seeds(P)[0]}"),
@@ -179,9 +181,9 @@ rule fig2:
     conda:
         ENV
     log:
-        "results/logs/fig2.log",
+        f"{RES}/logs/fig2.log",
     shell:
-        "python -m mixlab fig2 --p {params.p} --curves {input.curves:q} --out {output.pdf:q} --csv {output.csv:q}"
+        "python -m mixlab fig2 --p {params.p} --curves {input.curves:q} --out {output.pdf:q}"
         " --caption {params.caption:q} > {log:q} 2>&1"
 
 
@@ -190,11 +192,14 @@ rule fig3:
         tables=expand(f"{RES}/scores/test/fig3/{{model}}.csv", model=EXPERIMENT_MODELS.get("fig3", [])),
         crosscheck=crosscheck_input("fig3"),
     output:
-        pdf=report("results/fig3.pdf", caption="../report/fig3.rst", category="Paper A"),
-        csv="results/fig3.csv",
-        png="results/fig3.png",
+        pdf=report(f"{RES}/fig3.pdf", caption="../report/fig3.rst", category="Paper A"),
+        csv=f"{RES}/fig3.csv",
+        png=f"{RES}/fig3.png",
+        md=f"{RES}/fig3.md",
     params:
         models=EXPERIMENT_MODELS.get("fig3", []),
+        examples=P["train"]["steps"] * P["train"]["batch_size"],
+        songs=len(tracks("train")),
         caption=_exp.caption(P, f"BSS Eval v4 ({P['scorer']} scorer) median of medians, average of stems, "
                                f"(a) one training seed, (b) song subsets {P['fig3']['subset_seeds']}"),
     threads: job_threads("light", "a")
@@ -203,9 +208,10 @@ rule fig3:
     conda:
         ENV
     log:
-        "results/logs/fig3.log",
+        f"{RES}/logs/fig3.log",
     shell:
-        "python -m mixlab fig3 --models {params.models:q} --tables {input.tables:q} --out {output.pdf:q} --csv {output.csv:q}"
+        "python -m mixlab fig3 --models {params.models:q} --tables {input.tables:q} --out {output.pdf:q}"
+        " --examples {params.examples} --songs {params.songs}"
         " --caption {params.caption:q} > {log:q} 2>&1"
 
 
@@ -213,9 +219,10 @@ rule fig4:
     input:
         tables=[f"{RES}/scores/{ts}/fig1/{m}.csv" for _, ts, m in FIG4_ROWS],
     output:
-        pdf=report("results/fig4.pdf", caption="../report/fig4.rst", category="Paper A"),
-        csv="results/fig4.csv",
-        png="results/fig4.png",
+        pdf=report(f"{RES}/fig4.pdf", caption="../report/fig4.rst", category="Paper A"),
+        csv=f"{RES}/fig4.csv",
+        png=f"{RES}/fig4.png",
+        md=f"{RES}/fig4.md",
     params:
         rows=json.dumps([labels for labels, _, _ in FIG4_ROWS]),
         caption=_exp.caption(P, f"per-stem shifted test sets, seeds {P['fig4']['seeds']} x training seeds {_exp.fig1_seeds(P)}, mean ± std over seeds"),
@@ -225,19 +232,20 @@ rule fig4:
     conda:
         ENV
     log:
-        "results/logs/fig4.log",
+        f"{RES}/logs/fig4.log",
     shell:
         "python -m mixlab shift-figure --figure 4 --rows {params.rows:q} --tables {input.tables:q} --out {output.pdf:q}"
-        " --csv {output.csv:q} --caption {params.caption:q} > {log:q} 2>&1"
+        " --caption {params.caption:q} > {log:q} 2>&1"
 
 
 rule fig5:
     input:
         tables=[f"{RES}/scores/test/{exp}/{m}.csv" for _, exp, m in PLAN.fig5_rows()],
     output:
-        pdf=report("results/fig5.pdf", caption="../report/fig5.rst", category="Paper A"),
-        csv="results/fig5.csv",
-        png="results/fig5.png",
+        pdf=report(f"{RES}/fig5.pdf", caption="../report/fig5.rst", category="Paper A"),
+        csv=f"{RES}/fig5.csv",
+        png=f"{RES}/fig5.png",
+        md=f"{RES}/fig5.md",
     params:
         rows=json.dumps([labels for labels, _, _ in PLAN.fig5_rows()]),
         caption=_exp.caption(P, "original mixes with per-stem shifts in training, unmodified test set, one training seed per model"),
@@ -247,19 +255,19 @@ rule fig5:
     conda:
         ENV
     log:
-        "results/logs/fig5.log",
+        f"{RES}/logs/fig5.log",
     shell:
         "python -m mixlab shift-figure --figure 5 --rows {params.rows:q} --tables {input.tables:q} --out {output.pdf:q}"
-        " --csv {output.csv:q} --caption {params.caption:q} > {log:q} 2>&1"
+        " --caption {params.caption:q} > {log:q} 2>&1"
 
 
 rule table1:
     input:
         tables=expand(f"{RES}/scores/test/table1/{{model}}.csv", model=EXPERIMENT_MODELS["table1"]),
     output:
-        md="results/table1.md",
-        csv=report("results/table1.csv", caption="../report/table1.rst", category="Paper A"),
-        tex="results/table1.tex",
+        md=f"{RES}/table1.md",
+        csv=report(f"{RES}/table1.csv", caption="../report/table1.rst", category="Paper A"),
+        tex=f"{RES}/table1.tex",
     params:
         models=EXPERIMENT_MODELS["table1"],
         caption=_exp.caption(P, "trained on original mixes (p = 1) of each set, "
@@ -270,18 +278,18 @@ rule table1:
     conda:
         ENV
     log:
-        "results/logs/table1.log",
+        f"{RES}/logs/table1.log",
     shell:
-        "python -m mixlab table1 --models {params.models:q} --tables {input.tables:q} --out results/table1"
+        "python -m mixlab table1 --models {params.models:q} --tables {input.tables:q} --out {output.md:q}"
         " --caption {params.caption:q} > {log:q} 2>&1"
 
 
 rule effects_a:
     input:
-        **{f"fig{i}": f"results/fig{i}.csv" for i in range(1, 6)},
-        table1="results/table1.csv",
+        **{f"fig{i}": f"{RES}/fig{i}.csv" for i in range(1, 6)},
+        table1=f"{RES}/table1.csv",
     output:
-        "results/effects_a.md",
+        f"{RES}/effects_a.md",
     params:
         caption=_exp.caption(P, f"Fig. 1 training seeds {_exp.fig1_seeds(P)}; criteria fixed in mixlab.papers.random_mixing.effects"),
     threads: job_threads("light", "a")
@@ -290,7 +298,7 @@ rule effects_a:
     conda:
         ENV
     log:
-        "results/logs/effects_a.log",
+        f"{RES}/logs/effects_a.log",
     shell:
         "python -m mixlab effects --fig1 {input.fig1:q} --fig2 {input.fig2:q} --fig3 {input.fig3:q} --fig4 {input.fig4:q}"
         " --fig5 {input.fig5:q} --table1 {input.table1:q} --out {output:q} --caption {params.caption:q} > {log:q} 2>&1"
@@ -299,3 +307,4 @@ rule effects_a:
 rule paper_a:
     input:
         PAPER_A,
+        shortcuts(PAPER_A),

@@ -1,12 +1,12 @@
 # Paper B: MixIT pre-training on FMA (or the FMA-like synthetic corpus), channel selection,
-# fine-tuning on the MUSDB-layout corpus, uSDR/cSDR, Tables 1-3 under results/mixit/.
+# fine-tuning on the MUSDB-layout corpus, uSDR/cSDR, Tables 1-3 under results/<run>/mixit/.
 
 
 M = P["mixit"]
 MIXIT_ROWS = _mx.table_rows(M)
-PAPER_B = [f"results/mixit/table{i}.{x}" for i in (1, 2, 3) for x in ("md", "csv", "tex")] + ["results/mixit/effects.md"]
+PAPER_B = [f"{RES}/mixit/table{i}.{x}" for i in (1, 2, 3) for x in ("md", "csv", "tex")] + [f"{RES}/mixit/effects.md"]
 # with released_root: the authors' released Table 1 and 3 models scored here, beside the paper's numbers
-PAPER_B_RELEASED = [f"results/mixit/released/table{i}.{x}" for i in (1, 3) for x in ("md", "csv")]
+PAPER_B_RELEASED = [f"{RES}/mixit/released/table{i}.{x}" for i in (1, 3) for x in ("md", "csv")]
 if P["released_root"]:
     PAPER_B += PAPER_B_RELEASED
 
@@ -73,6 +73,8 @@ if P["mixit_pretrained"] == "released":
             folder=lambda w: released_input(f"{w.size}_{w.subset}"),
         output:
             f"{RES}/mixit/pretrained/{{size}}_{{subset}}.pt",
+        params:
+            separate=json.dumps(PLAN.job_spec("separate", "mixit")),
         threads: job_threads("light", "b")
         resources:
             **job_resources("light", "b"),
@@ -81,7 +83,8 @@ if P["mixit_pretrained"] == "released":
         log:
             f"{RES}/logs/mixit/import/pretrained_{{size}}_{{subset}}.log",
         shell:
-            "python -m mixlab import-checkpoint {input.folder:q} --out {output:q} --keep-last-frame > {log:q} 2>&1"
+            "python -m mixlab import-checkpoint {input.folder:q} --out {output:q} --keep-last-frame"
+            " --spec {params.separate:q} > {log:q} 2>&1"
 
 
 else:
@@ -93,7 +96,7 @@ else:
             model=f"{RES}/mixit/pretrained/{{size}}_{{subset}}.pt",
             history=f"{RES}/mixit/pretrained/{{size}}_{{subset}}.history.csv",
         params:
-            spec=lambda w: json.dumps(_mx.pretrain_spec(M, P["sample_rate"], w.size)),
+            spec=lambda w: json.dumps(PLAN.mixit_pretrain_spec(w.size)),
             resume=lambda w: f"{RES}/resume/mixit/pretrained/{w.size}_{w.subset}",
             device=job_device("train", "b"),
             threads=lambda w, threads: max(1, threads // max(1, job_class("train", "b")["gpu"])),
@@ -116,6 +119,8 @@ rule import_released:
         folder=lambda w: released_input(w.model),
     output:
         f"{RES}/models/released/{{model}}.pt",
+    params:
+        separate=json.dumps(PLAN.job_spec("separate", "released")),
     threads: job_threads("light", "b")
     resources:
         **job_resources("light", "b"),
@@ -124,7 +129,7 @@ rule import_released:
     log:
         f"{RES}/logs/mixit/import/{{model}}.log",
     shell:
-        "python -m mixlab import-checkpoint {input.folder:q} --out {output:q} > {log:q} 2>&1"
+        "python -m mixlab import-checkpoint {input.folder:q} --out {output:q} --spec {params.separate:q} > {log:q} 2>&1"
 
 
 rule select_channels:
@@ -156,7 +161,7 @@ rule finetune_mixit:
         model=f"{RES}/models/mixit/{{model}}.pt",
         history=f"{RES}/models/mixit/{{model}}.history.csv",
     params:
-        spec=lambda w: json.dumps(_mx.finetune_spec(M, P["sample_rate"], w.model)),
+        spec=lambda w: json.dumps(PLAN.mixit_finetune_spec(w.model)),
         init=lambda w, input: ["--init", input.init, "--channels", input.channels] if "init" in input.keys() else [],
         resume=lambda w: f"{RES}/resume/mixit/{w.model}",
         device=job_device("train", "b"),
@@ -181,12 +186,12 @@ rule mixit_table:
         usdr=lambda w: [f"{RES}/usdr/test/mixit/{s}.csv" for _, m in MIXIT_ROWS[w.table] for s in _mx.seeded_ids(M, m)],
         crosscheck=crosscheck_input("mixit"),
     output:
-        report(multiext("results/mixit/{table}", ".md", ".csv", ".tex"), category="Paper B",
+        report(multiext(f"{RES}/mixit/{{table}}", ".md", ".csv", ".tex"), category="Paper B",
                caption="../report/mixit_table.rst"),
     params:
         rows=lambda w: json.dumps([labels for labels, _ in MIXIT_ROWS[w.table]]),
         seeds=["--seeds", *map(str, _mx.seeds(M))] if len(_mx.seeds(M)) > 1 else [],
-        out=lambda w: f"results/mixit/{w.table}",
+        out=lambda w: f"{RES}/mixit/{w.table}.md",
         caption=lambda w: _mx.caption(P),
     threads: job_threads("light", "b")
     resources:
@@ -202,9 +207,9 @@ rule mixit_table:
 
 rule effects_b:
     input:
-        **{f"table{i}": f"results/mixit/table{i}.csv" for i in (1, 2, 3)},
+        **{f"table{i}": f"{RES}/mixit/table{i}.csv" for i in (1, 2, 3)},
     output:
-        "results/mixit/effects.md",
+        f"{RES}/mixit/effects.md",
     params:
         caption=_mx.caption(P) + "; criteria fixed in mixlab.papers.mixit.effects",
     threads: job_threads("light", "b")
@@ -225,13 +230,13 @@ rule released_table:
         usdr=lambda w: [f"{RES}/usdr/test/released/{m}.csv" for _, m in MIXIT_ROWS[w.rtable]],
         crosscheck=crosscheck_input("released"),
     output:
-        report(multiext("results/mixit/released/{rtable}", ".md", ".csv"), category="Paper B (released models)",
+        report(multiext(f"{RES}/mixit/released/{{rtable}}", ".md", ".csv"), category="Paper B (released models)",
                caption="../report/mixit_table.rst"),
     params:
         rows=lambda w: json.dumps([labels for labels, _ in MIXIT_ROWS[w.rtable]]),
         models=lambda w: [m for _, m in MIXIT_ROWS[w.rtable]],
         published=lambda w: json.dumps(P["paper_b_published"]),
-        out=lambda w: f"results/mixit/released/{w.rtable}",
+        out=lambda w: f"{RES}/mixit/released/{w.rtable}.md",
         caption=f"the authors' released models, separated and scored by mixlab ({P['scorer']} BSS Eval scorer), "
         f"data={P['dataset']}, {P['sample_rate']} Hz",
     threads: job_threads("light", "b")
@@ -250,8 +255,10 @@ rule released_table:
 rule paper_b_released:
     input:
         PAPER_B_RELEASED,
+        shortcuts(PAPER_B_RELEASED),
 
 
 rule paper_b:
     input:
         PAPER_B,
+        shortcuts(PAPER_B),

@@ -6,9 +6,10 @@ rule training_histories:
     input:
         histories=list(trained_histories().values()),
     output:
-        pdf=report("results/training.pdf", caption="../report/training.rst", category="Training"),
-        csv="results/training.csv",
-        png="results/training.png",
+        pdf=report(f"{RES}/training.pdf", caption="../report/training.rst", category="Training"),
+        csv=f"{RES}/training.csv",
+        png=f"{RES}/training.png",
+        md=f"{RES}/training.md",
     params:
         labels=list(trained_histories()),
         caption=f"scale={SCALE}, data={P['dataset']}: training loss per logged step (dashed: validation loss)",
@@ -18,7 +19,24 @@ rule training_histories:
     conda:
         ENV
     log:
-        "results/logs/training_histories.log",
+        f"{RES}/logs/training_histories.log",
     shell:
         "python -m mixlab histories --labels {params.labels:q} --histories {input.histories:q} --out {output.pdf:q}"
-        " --csv {output.csv:q} --caption {params.caption:q} > {log:q} 2>&1"
+        " --caption {params.caption:q} > {log:q} 2>&1"
+
+
+# results/fig3.pdf, ...: the default run's figures and tables, copied (SHORTCUTS, common.smk)
+rule shortcut:
+    input:
+        lambda w: shortcut_source(w.name),
+    output:
+        "results/{name}",
+    wildcard_constraints:
+        name=SHORTCUTS,
+    localrule: True
+    conda:
+        ENV
+    log:
+        f"{RES}/logs/shortcuts/{{name}}.log",
+    shell:
+        "cp {input:q} {output:q} > {log:q} 2>&1"

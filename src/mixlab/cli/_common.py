@@ -1,23 +1,108 @@
-"""Helpers every `mixlab` subcommand shares: progress lines, run specs, CPU threads."""
+"""Helpers every `mixlab` subcommand shares: progress lines, path arguments, run specs, CPU threads."""
 from __future__ import annotations
 
+import argparse
 import ctypes
 import json
 import os
+import re
+import time
 from pathlib import Path
 
-import yaml
+# "3/10", "step 400/1000": the first count in a progress line
+_COUNT = re.compile(r"(\d+)/(\d+)")
+_TAG = re.compile(r"^\[([\w.-]+)\]")
 
 
-def log(msg: str) -> None:
-    print(msg, flush=True)
+def duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    if seconds < 86400:
+        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    return f"{seconds // 86400} d {seconds % 86400 // 3600} h"
+
+
+class ProgressLog:
+    """Every line time-stamped; a line that counts (`[tag] ... i/n ...`) also gets the time left.
+
+    The rate is measured from the first counting line of the same tag and total, so a resumed training
+    or a job that started with slow set-up work is not extrapolated from its first seconds.
+    """
+
+    def __init__(self, clock=time.time):
+        self.clock = clock
+        self.first: dict[tuple[str, int], tuple[float, int]] = {}
+
+    def eta(self, msg: str, now: float) -> str:
+        tag, count = _TAG.match(msg), _COUNT.search(msg)
+        if not tag or not count:
+            return ""
+        i, n = int(count[1]), int(count[2])
+        key = (tag[1], n)
+        t0, i0 = self.first.setdefault(key, (now, i))
+        if i >= n or i <= i0:
+            return ""
+        return f" (ETA {duration((now - t0) / (i - i0) * (n - i))})"
+
+    def __call__(self, msg: str) -> None:
+        now = self.clock()
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
+        first, *rest = str(msg).split("\n", 1)
+        print("\n".join([f"{stamp} {first}{self.eta(first, now)}", *rest]), flush=True)
+
+
+log = ProgressLog()
+
+DEVICE_HELP = "cpu, cuda or cuda:N (cpu)"
+THREADS_HELP = "CPU threads (default: all the machine's)"
+
+
+def _path_type(kind: str):
+    """An argparse type: the path must exist (as a file or a folder) and be readable, checked before any work."""
+    def check(text: str) -> str:
+        path = Path(text)
+        if not path.exists():
+            raise argparse.ArgumentTypeError(f"{text}: no such {kind}; check the path")
+        if kind == "file" and path.is_dir():
+            raise argparse.ArgumentTypeError(f"{text}: a folder, expected a file")
+        if kind == "folder" and not path.is_dir():
+            raise argparse.ArgumentTypeError(f"{text}: a file, expected a folder")
+        if not os.access(path, os.R_OK):
+            raise argparse.ArgumentTypeError(f"{text}: not readable (permission denied); check its permissions")
+        return text
+
+    check.__name__ = kind     # argparse names the type in its messages
+    return check
+
+
+existing_file = _path_type("file")
+existing_folder = _path_type("folder")
+existing_path = _path_type("file or folder")
+
+
+def spec_arg(text: str) -> str:
+    """--spec: inline JSON, or a JSON/YAML file that must exist."""
+    return text if text.lstrip().startswith("{") else existing_file(text)
 
 
 def read_spec(arg: str) -> dict:
     """A run spec given inline as JSON or as a path to a JSON/YAML file."""
+    from mixlab.config import ConfigError
+    from mixlab.errors import read_yaml
+
     if arg.lstrip().startswith("{"):
-        return json.loads(arg)
-    return yaml.safe_load(Path(arg).read_text())
+        try:
+            spec = json.loads(arg)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"--spec: not valid JSON ({exc}); pass a JSON object or a JSON/YAML file") from None
+    else:
+        spec = read_yaml(arg, "a JSON/YAML spec", "pass a JSON object or a JSON/YAML file of one")
+    if not isinstance(spec, dict):
+        raise ConfigError(f"--spec {arg}: not a mapping of keys to values")
+    return spec
 
 
 def threads(n: int | None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mixlab.cli._common import job_spec, log
+from mixlab.cli._common import existing_folder, job_spec, log, spec_arg
 from mixlab.config import ConfigError
 
 # import-musdb: the songs and the excerpt a laptop scale uses (absent: every song, whole)
@@ -101,22 +101,29 @@ def cmd_activity(a):
     detect_store(a.store, a.out, **job_spec(a, ("segment_seconds", "n_chunks")), progress=log)
 
 
+GROUP = "data"
+GROUP_OF = {"fma-synth": "Paper B", "fma-prep": "Paper B", "activity": "Paper B"}
+
+OUT_FOLDER = "folder to write (created; an existing one is completed or overwritten)"
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("synth", help="build the synthetic multitrack corpus (MUSDB18-HQ layout)")
-    s.add_argument("--out", required=True)
-    s.add_argument("--spec", default=None, help="SynthSpec fields (seed, sample_rate, n_train, n_valid, n_test, "
-                   "min_seconds, max_seconds) as JSON or a JSON/YAML file; the workflow passes config `synth`")
+    s.add_argument("--out", required=True, help="corpus folder to write (train/, test/, manifest)")
+    s.add_argument("--spec", type=spec_arg, default=None, help="SynthSpec fields (seed, sample_rate, n_train, n_valid, "
+                   "n_test, min_seconds, max_seconds) as JSON or a JSON/YAML file; the workflow passes config `synth`")
     s.set_defaults(func=cmd_synth)
 
     s = sub.add_parser("check-musdb", help="check a whole MUSDB18-HQ tree; list every problem with its fix")
-    s.add_argument("root", help="the MUSDB18-HQ folder holding train/ and test/")
+    s.add_argument("--root", required=True, help="the MUSDB18-HQ folder holding train/ and test/")
     s.set_defaults(func=cmd_check_musdb)
 
     s = sub.add_parser("import-musdb", help="MUSDB18-HQ songs resampled (and cut) to a scale's rate, same layout")
-    s.add_argument("--root", required=True, help="the MUSDB18-HQ folder holding train/ and test/")
-    s.add_argument("--out", required=True)
-    s.add_argument("--spec", default=None, help="the keys below as JSON or a JSON/YAML file (flags override it)")
-    s.add_argument("--sample-rate", type=int, default=None, help="rate to resample to")
+    s.add_argument("--root", required=True, type=existing_folder, help="the MUSDB18-HQ folder holding train/ and test/")
+    s.add_argument("--out", required=True, help="corpus folder to write (MUSDB18-HQ layout)")
+    s.add_argument("--spec", type=spec_arg, default=None, help="the keys below as JSON or a JSON/YAML file "
+                   "(flags override it)")
+    s.add_argument("--sample-rate", type=int, default=None, help="rate to resample to (Hz)")
     s.add_argument("--n-train", type=int, default=None, help="first N training songs (default: all)")
     s.add_argument("--n-valid", type=int, default=None, help="first N validation songs (default: all)")
     s.add_argument("--n-test", type=int, default=None, help="first N test songs (default: all)")
@@ -124,65 +131,67 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(func=cmd_import_musdb)
 
     s = sub.add_parser("store", help="decode the stems of a split once into a memory-mapped stem store")
-    s.add_argument("--root", required=True, help="corpus root (MUSDB18-HQ layout)")
-    s.add_argument("--split", required=True, choices=["train", "valid", "test"])
-    s.add_argument("--out", required=True)
-    s.add_argument("--sample-rate", type=int, required=True)
+    s.add_argument("--root", required=True, type=existing_folder, help="corpus root (MUSDB18-HQ layout)")
+    s.add_argument("--split", required=True, choices=["train", "valid", "test"], help="which songs")
+    s.add_argument("--out", required=True, help="store folder to write")
+    s.add_argument("--sample-rate", type=int, required=True, help="the rate every stem must have (Hz)")
     s.add_argument("--min-length", type=int, default=0, help="reject tracks shorter than this (samples)")
     s.set_defaults(func=cmd_store)
 
     s = sub.add_parser("shift-testset", help="Fig. 4: a copy of the test set with every stem shifted on its own")
-    s.add_argument("--root", required=True, help="corpus holding the test split")
-    s.add_argument("--out", required=True)
-    s.add_argument("--kind", required=True, choices=["time", "pitch"])
+    s.add_argument("--root", required=True, type=existing_folder, help="corpus holding the test split")
+    s.add_argument("--out", required=True, help="corpus folder to write (test/ only)")
+    s.add_argument("--kind", required=True, choices=["time", "pitch"], help="shift in time or in pitch")
     s.add_argument("--value", type=float, required=True, help="t_s in seconds (time) or K semitones (pitch)")
-    s.add_argument("--seed", type=int, required=True)
-    s.add_argument("--sample-rate", type=int, required=True)
+    s.add_argument("--seed", type=int, required=True, help="seed of the random per-stem shifts")
+    s.add_argument("--sample-rate", type=int, required=True, help="the corpus rate (Hz)")
     s.set_defaults(func=cmd_shift_testset)
 
     s = sub.add_parser("pitch-bank", help="pitch-shifted copies of a training stem store (Rubber Band), pooled in training")
-    s.add_argument("--store", required=True, help="the original training store")
-    s.add_argument("--semitones", type=int, required=True)
-    s.add_argument("--out", required=True)
+    s.add_argument("--store", required=True, type=existing_folder, help="the original training store")
+    s.add_argument("--semitones", type=int, required=True, help="shift of every stem, e.g. +1 or -2")
+    s.add_argument("--out", required=True, help="store folder to write")
     s.set_defaults(func=cmd_pitch_bank)
 
     s = sub.add_parser("song-level-store", help="Table 1: song-level random songs or trimmed originals as a store")
-    s.add_argument("--store", required=True, help="the original training store")
-    s.add_argument("--kind", required=True, choices=["random", "original"])
-    s.add_argument("--seed", type=int, required=True)
+    s.add_argument("--store", required=True, type=existing_folder, help="the original training store")
+    s.add_argument("--kind", required=True, choices=["random", "original"],
+                   help="random: each stem from another song; original: the songs trimmed to the same lengths")
+    s.add_argument("--seed", type=int, required=True, help="seed of the draw")
     s.add_argument("--n-songs", type=int, default=None, help="songs to make (default: as many as the store has)")
-    s.add_argument("--out", required=True)
+    s.add_argument("--out", required=True, help="store folder to write")
     s.set_defaults(func=cmd_song_level_store)
 
     s = sub.add_parser("evalset", help="Fig. 2: fixed original/random-mix evaluation chunks of one split (a CSV recipe)")
-    s.add_argument("--store", required=True)
+    s.add_argument("--store", required=True, type=existing_folder, help="stem store of the split")
     s.add_argument("--chunk", type=int, required=True, help="chunk length in samples (the model's)")
-    s.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    s.add_argument("--max-chunks", type=int, default=None)
-    s.add_argument("--out", required=True)
+    s.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds of the random mixes (0 1 2)")
+    s.add_argument("--max-chunks", type=int, default=None, help="at most this many chunks per kind (default: all)")
+    s.add_argument("--out", required=True, help="CSV recipe to write")
     s.set_defaults(func=cmd_evalset)
 
-    s = sub.add_parser("fma-synth", help="Paper B: FMA-like MP3 corpus (nested subsets, planted bad files)")
-    s.add_argument("--out", required=True)
-    s.add_argument("--spec", default=None, help="FMASynthSpec fields (seed, sample_rate, small, medium, large, full, "
-                   "min_seconds, max_seconds, high_rate_every) as JSON or a file; the workflow passes mixit.fma")
+    s = sub.add_parser("fma-synth", help="FMA-like MP3 corpus (nested subsets, planted bad files)")
+    s.add_argument("--out", required=True, help="folder to write (fma_small/ ... fma_full/)")
+    s.add_argument("--spec", type=spec_arg, default=None, help="FMASynthSpec fields (seed, sample_rate, small, medium, "
+                   "large, full, min_seconds, max_seconds, high_rate_every) as JSON or a file; the workflow passes mixit.fma")
     s.set_defaults(func=cmd_fma_synth)
 
-    s = sub.add_parser("fma-prep", help="Paper B: FMA subset -> 10 s clips (5 s hop), silent clips dropped, "
+    s = sub.add_parser("fma-prep", help="FMA subset -> 10 s clips (5 s hop), silent clips dropped, "
                                         "bad files listed in rejects.tsv")
-    s.add_argument("--root", required=True, help="folder holding fma_small/ ... (or one subset folder without --subset)")
-    s.add_argument("--subset", default=None, choices=["small", "medium", "large", "full"])
-    s.add_argument("--out", required=True)
-    s.add_argument("--spec", required=True, help="ClipRule fields (sample_rate: files below it are dropped, higher "
-                   "ones resampled; clip_seconds, hop_seconds, max_silent_seconds, silence_db, mono: skip|duplicate, "
-                   "silence: paper|code) "
-                   "as JSON or a JSON/YAML file; the workflow passes mixit.clips")
-    s.add_argument("--workers", type=int, default=1)
+    s.add_argument("--root", required=True, type=existing_folder,
+                   help="folder holding fma_small/ ... (or one subset folder without --subset)")
+    s.add_argument("--subset", default=None, choices=["small", "medium", "large", "full"], help="which FMA subset")
+    s.add_argument("--out", required=True, help="clips folder to write")
+    s.add_argument("--spec", type=spec_arg, required=True, help="ClipRule fields (sample_rate: files below it are "
+                   "dropped, higher ones resampled; clip_seconds, hop_seconds, max_silent_seconds, silence_db, "
+                   "mono: skip|duplicate, silence: paper|code) as JSON or a JSON/YAML file; the workflow passes mixit.clips")
+    s.add_argument("--workers", type=int, default=1, help="decoding processes (1)")
     s.add_argument("--limit", type=int, default=None, help="first N files only (quick looks)")
     s.set_defaults(func=cmd_fma_prep)
 
-    s = sub.add_parser("activity", help="Paper B: source activity detection on a training stem store")
-    s.add_argument("--store", required=True)
-    s.add_argument("--out", required=True)
-    s.add_argument("--spec", default=None, help="segment_seconds, n_chunks as JSON or a file (mixit.activity)")
+    s = sub.add_parser("activity", help="source activity detection on a training stem store")
+    s.add_argument("--store", required=True, type=existing_folder, help="training stem store")
+    s.add_argument("--out", required=True, help="JSON of active segments to write")
+    s.add_argument("--spec", type=spec_arg, default=None, help="segment_seconds, n_chunks as JSON or a file "
+                   "(the workflow passes mixit.activity)")
     s.set_defaults(func=cmd_activity)

@@ -4,50 +4,89 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
-from mixlab.cli._common import job_spec, keep_freed_memory, log, native_threads, threads
+from mixlab.cli._common import (DEVICE_HELP, THREADS_HELP, duration, existing_file, existing_folder, existing_path, job_spec,
+                                keep_freed_memory, log, native_threads, spec_arg, threads)
 from mixlab.config import ConfigError
 
-# separate: the chunking of overlap-add (absent: the training chunk, overlap_add's defaults)
-SEPARATE_KEYS = ("dim_t", "chunk_seconds", "overlap", "window", "batch_size", "amp", "cpu_amp")
+def pick_device(asked: str) -> str:
+    """--device auto: the first CUDA GPU, else Apple's GPU, else the CPU."""
+    import torch
+
+    if asked != "auto":
+        return asked
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def song_name(path: str) -> str:
+    """A song's output folder: the file's name without its suffix, or a track folder's name."""
+    p = Path(path)
+    return p.name if p.is_dir() else p.stem
 
 
 def cmd_separate(a):
-    import numpy as np
     import torch
 
-    from mixlab.data.tracks import list_tracks, load_mixture, track_dir
-    from mixlab.separate import overlap_add, write_estimates
     from mixlab.models.io import load_model
-    from mixlab.train.engine import amp_dtype
+    from mixlab.separate import SETTINGS, chunk_of, read_audio, separate_audio, settings_of, stem_names, write_estimates
 
     threads(a.threads)
-    s = job_spec(a, SEPARATE_KEYS, flags=SEPARATE_KEYS)
-    if "dim_t" in s and "chunk_seconds" in s:
-        raise ConfigError("separate: give the chunk as dim_t (STFT frames) or chunk_seconds, not both")
-    model, spec = load_model(a.model, a.device)
-    cfg = model.cfg
-    sample_rate = cfg.sample_rate
-    if "chunk_seconds" in s:      # time-domain chunking (Paper B: 12 s chunks, 6 s overlap)
-        chunk = int(round(s["chunk_seconds"] * sample_rate))
-    elif hasattr(cfg, "dim_t"):
-        chunk = cfg.hop_length * (s.get("dim_t", cfg.dim_t) - 1)
-    else:
-        chunk = cfg.chunk_size
-    how = {k: s[k] for k in ("overlap", "window", "batch_size") if k in s}    # absent: overlap_add's defaults
-    # fp32 unless asked: amp on CUDA, cpu_amp (bf16 where the CPU computes in it) on the CPU
-    how["autocast"] = amp_dtype(s.get("amp", "fp32"), torch.device(a.device), log, s.get("cpu_amp", "fp32"), key="separate")
-    log(f"[separate] {a.model}: chunks of {chunk} samples, {how}")
-    names = a.tracks or list_tracks(a.root, a.split)
-    for i, name in enumerate(names):
+    names = [song_name(s) for s in a.songs]
+    clash = sorted({n for n in names if names.count(n) > 1})
+    if clash:
+        raise ConfigError(f"separate: several songs would write to the same folder {clash[0]!r} "
+                          f"({', '.join(s for s in a.songs if song_name(s) == clash[0])}); rename one or separate them apart")
+    device = pick_device(a.device)
+    model, spec = load_model(a.model, device)
+    # --spec, then flags given by hand, over the model file's settings
+    overrides = {**(job_spec(a, SETTINGS) if a.spec else {}),
+                 **{k: getattr(a, k) for k in SETTINGS if getattr(a, k) is not None}}
+    settings = settings_of(spec, overrides)
+    out = Path(a.out) / (a.name or Path(a.model).stem)
+    source = "the model file's" if spec.get("separate") else "the training chunk and defaults (none in the model file)"
+    log(f"[separate] {a.model} on {device}: chunks of {chunk_of(model.cfg, settings)} samples at {model.cfg.sample_rate} Hz, "
+        f"{settings} ({source} settings{', overridden by hand' if overrides else ''})")
+    bar = ChunkBar() if sys.stderr.isatty() else None
+    t_all = time.perf_counter()
+    for i, (song, name) in enumerate(zip(a.songs, names)):
         t0 = time.perf_counter()
-        mixture = torch.from_numpy(np.ascontiguousarray(load_mixture(track_dir(a.root, a.split, name), sample_rate).T))
-        est = overlap_add(model, mixture.to(a.device), chunk, **how)
-        write_estimates(Path(a.out) / name, est.cpu().numpy(), sample_rate)
-        dur = mixture.shape[-1] / sample_rate
-        log(f"[separate] {i + 1}/{len(names)} {name}: {dur:.1f} s audio in {time.perf_counter() - t0:.1f} s")
+        audio, rate = read_audio(song)
+        if bar:
+            bar.start(f"{i + 1}/{len(names)} {name}")
+        est = separate_audio(model, audio, rate, settings, device, log=log, progress=bar)
+        if bar:
+            bar.end()
+        write_estimates(out / name, est, rate, stem_names(len(est)))
+        dur = audio.shape[-1] / rate
+        log(f"[separate] {i + 1}/{len(names)} {name}: {dur:.1f} s of audio at {rate} Hz in "
+            f"{time.perf_counter() - t0:.1f} s -> {out / name}/")
+    if len(names) > 1:
+        log(f"[separate] {len(names)} songs in {time.perf_counter() - t_all:.1f} s")
+
+
+class ChunkBar:
+    """A one-line progress bar on a terminal, redrawn after every batch of chunks."""
+
+    def start(self, label: str) -> None:
+        self.label, self.t0 = label, time.perf_counter()
+
+    def __call__(self, done: int, total: int) -> None:
+        width, spent = 30, time.perf_counter() - self.t0
+        eta = f"ETA {duration(spent / done * (total - done))}" if 0 < done < total else ""
+        fill = int(width * done / total)
+        sys.stderr.write(f"\r  {self.label} [{'#' * fill}{'.' * (width - fill)}] {done}/{total} chunks {eta}   ")
+        sys.stderr.flush()
+
+    def end(self) -> None:
+        sys.stderr.write("\r\033[K")
+        sys.stderr.flush()
 
 
 def cmd_score(a):
@@ -74,16 +113,18 @@ def cmd_score(a):
 
 
 def cmd_crosscheck(a):
-    import soundfile as sf
-
     from mixlab.data.layout import STEMS
-    from mixlab.data.tracks import load_stems
+    from mixlab.data.tracks import load_stems, wav_info
     from mixlab.metrics.bsseval import frames_array
     from mixlab.metrics.crosscheck import crosscheck
 
+    from mixlab.errors import read_json
+
+    for scores in a.scores:        # the JSONs first: a bad one is named before minutes of museval
+        read_json(scores, "a museval per-track JSON", "score the track with `mixlab score`", keys=("targets",))
     reports = []
     for ref_dir, est_dir, scores in zip(a.references, a.estimates, a.scores):
-        rate = sf.info(str(Path(ref_dir) / f"{STEMS[0]}.wav")).samplerate
+        rate = wav_info(Path(ref_dir) / f"{STEMS[0]}.wav", None).samplerate
         t0 = time.perf_counter()
         report = crosscheck(load_stems(ref_dir, rate), load_stems(est_dir, rate),
                             frames_array(Path(scores).read_text()), rate, a.tolerance)
@@ -149,95 +190,113 @@ def cmd_usdr(a):
 def cmd_import_checkpoint(a):
     from mixlab.models.released import import_checkpoint
 
-    import_checkpoint(a.folder, a.out, trust_pickle=a.trust_pickle, drop_last_frame=not a.keep_last_frame, progress=log)
+    from mixlab.separate import SETTINGS
+
+    separate = job_spec(a, SETTINGS) if a.spec else None
+    import_checkpoint(a.folder, a.out, trust_pickle=a.trust_pickle, drop_last_frame=not a.keep_last_frame, progress=log,
+                      separate=separate)
+
+
+GROUP = "separate and score"
+GROUP_OF = {"import-checkpoint": "Paper B", "select-channels": "Paper B", "usdr": "Paper B",
+            "curve": "figures and tables"}
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    s = sub.add_parser("import-checkpoint", help="Paper B: the authors' released model folder -> a mixlab model file")
-    s.add_argument("folder", help="released model folder (checkpoints/*.pth|*.ckpt + merged_config.yaml); several "
+    s = sub.add_parser("separate", help="separate songs into stems with a trained or imported model",
+                       description="Separate songs -- WAV, FLAC, OGG or MP3 at any rate, mono or stereo, or track "
+                       "folders of a corpus -- into OUT/<model>/<song>/<stem>.wav (32-bit float WAV at the song's "
+                       "rate and length). The model file carries the chunking the workflow separates with; the "
+                       "flags below override it.")
+    s.add_argument("songs", nargs="+", type=existing_path, metavar="SONG",
+                   help="audio file, or a track folder holding mixture.wav (or the stems, summed)")
+    s.add_argument("--model", required=True, type=existing_file,
+                   help="model file: results/<run>/models/<exp>/<model>.pt, or one made by `mixlab import-checkpoint`")
+    s.add_argument("--out", default="separated", help="folder; stems go to OUT/<model>/<song>/<stem>.wav (separated)")
+    s.add_argument("--name", default=None, help="the <model> folder under OUT (default: the model file's name)")
+    s.add_argument("--device", default="auto", help="auto (a CUDA GPU, else Apple's, else the CPU), cpu, cuda, cuda:N")
+    s.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
+    o = s.add_argument_group("chunking (default: the model file's; the training chunk where it has none)")
+    o.add_argument("--spec", type=spec_arg, default=None, help="the settings below as JSON or a JSON/YAML file")
+    o.add_argument("--dim-t", type=int, default=None, help="STFT frames per chunk (TFC-TDF)")
+    o.add_argument("--chunk-seconds", type=float, default=None, help="chunk length in seconds (instead of --dim-t)")
+    o.add_argument("--overlap", type=float, default=None, help="fraction of a chunk shared with the next")
+    o.add_argument("--window", default=None, choices=["hann", "boxcar"], help="cross-fade window")
+    o.add_argument("--batch-size", type=int, default=None, help="chunks per forward pass")
+    o.add_argument("--amp", default=None, choices=["fp32", "bf16", "fp16"],
+                   help="autocast on CUDA (bf16 as the authors of Paper B separate)")
+    o.add_argument("--cpu-amp", default=None, choices=["fp32", "bf16"],
+                   help="autocast on the CPU: bf16 where it computes in bf16")
+    s.set_defaults(func=cmd_separate)
+
+    s = sub.add_parser("score", help="museval BSS Eval v4 of tracks -> one museval per-track JSON each")
+    s.add_argument("--references", nargs="+", required=True, type=existing_folder,
+                   help="folders with vocals/drums/bass/other.wav, one per track")
+    s.add_argument("--estimates", nargs="+", required=True, type=existing_folder,
+                   help="estimate folders, paired with --references")
+    s.add_argument("--out", nargs="+", required=True, help="JSON paths to write, paired with --references")
+    s.add_argument("--sample-rate", type=int, default=None, help="expected rate (default: the references')")
+    s.add_argument("--scorer", default="museval", choices=["museval", "fast"],
+                   help="museval itself, or mixlab's exact reimplementation (same numbers within 1e-6 dB, ~20x faster)")
+    s.add_argument("--device", default="cpu", help="the fast scorer's device: cpu (numpy/scipy) or a torch device")
+    s.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
+    s.set_defaults(func=cmd_score)
+
+    s = sub.add_parser("crosscheck", help="compare fast-scorer JSONs with museval; exit 1 on a mismatch")
+    s.add_argument("--references", nargs="+", required=True, type=existing_folder, help="reference track folders")
+    s.add_argument("--estimates", nargs="+", required=True, type=existing_folder, help="estimate folders, paired")
+    s.add_argument("--scores", nargs="+", required=True, type=existing_file, help="fast-scorer JSONs, one per track")
+    s.add_argument("--tolerance", type=float, default=1e-3, help="largest difference allowed, in dB (0.001)")
+    s.add_argument("--out", required=True, help="JSON report to write")
+    s.set_defaults(func=cmd_crosscheck)
+
+    s = sub.add_parser("aggregate", help="per-track medians over frames of museval JSONs -> CSV")
+    s.add_argument("scores", nargs="+", type=existing_file, metavar="SCORES", help="museval per-track JSONs")
+    s.add_argument("--out", required=True, help="CSV to write (one row per track and stem)")
+    s.set_defaults(func=cmd_aggregate)
+
+    s = sub.add_parser("curve", help="Fig. 2: SDX SDR improvement of every training snapshot on evaluation sets")
+    s.add_argument("--snapshots", required=True, type=existing_folder, help="folder of step*.pt snapshots")
+    s.add_argument("--splits", nargs="+", required=True, help="names of the evaluation sets (train valid)")
+    s.add_argument("--stores", nargs="+", required=True, type=existing_folder, help="stem store of each split")
+    s.add_argument("--sets", nargs="+", required=True, type=existing_file, help="evaluation-set recipe CSV of each split")
+    s.add_argument("--out", required=True, help="CSV to write")
+    s.add_argument("--device", default="cpu", help=DEVICE_HELP)
+    s.add_argument("--batch-size", type=int, default=16, help="chunks per forward pass (16)")
+    s.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
+    s.set_defaults(func=cmd_curve)
+
+    s = sub.add_parser("select-channels", help="pick 4 of the N MixIT outputs by majority vote")
+    s.add_argument("--model", required=True, type=existing_file, help="pre-trained MixIT model file")
+    s.add_argument("--store", required=True, type=existing_folder, help="validation stem store")
+    s.add_argument("--chunk-seconds", type=float, default=6.0, help="chunk length of the vote (6)")
+    s.add_argument("--rule", choices=["paper", "code"], default="paper",
+                   help="paper: all channels, distinct outputs; code: the authors' (channel 0, plain argmax)")
+    s.add_argument("--out", required=True, help="JSON to write")
+    s.add_argument("--device", default="cpu", help=DEVICE_HELP)
+    s.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
+    s.set_defaults(func=cmd_select_channels)
+
+    s = sub.add_parser("usdr", help="song-level SNR per stem of separated tracks -> CSV")
+    s.add_argument("--tracks", nargs="+", required=True, help="track names, one per reference folder")
+    s.add_argument("--references", nargs="+", required=True, type=existing_folder, help="reference track folders")
+    s.add_argument("--estimates", nargs="+", required=True, type=existing_folder, help="estimate folders, paired")
+    s.add_argument("--sample-rate", type=int, required=True, help="the tracks' rate (Hz)")
+    s.add_argument("--mode", required=True, choices=["joint", "channel_mean"],
+                   help="one SNR over both channels (MDX, the paper's citation) or the mean of per-channel SNRs "
+                        "(the authors' code); the workflow passes mixit.usdr")
+    s.add_argument("--out", required=True, help="CSV to write")
+    s.set_defaults(func=cmd_usdr)
+
+    s = sub.add_parser("import-checkpoint", help="the authors' released model folder -> a mixlab model file")
+    s.add_argument("folder", type=existing_path, metavar="FOLDER",
+                   help="released model folder (checkpoints/*.pth|*.ckpt + merged_config.yaml); several "
                    "checkpoints are averaged, last.ckpt left out, as the authors' loader does")
     s.add_argument("--out", required=True, help="mixlab model file to write (load it with mixlab.models.load)")
     s.add_argument("--keep-last-frame", action="store_true", help="keep the last STFT frame the authors' code drops "
                    "(default: drop it, to reproduce their outputs exactly)")
     s.add_argument("--trust-pickle", action="store_true", help="read checkpoints that hold more than tensors "
                    "(full unpickling: only for files from a source you trust)")
+    s.add_argument("--spec", type=spec_arg, default=None, help="separation settings the model file carries, as JSON or "
+                   "a file (default: the authors' -- 12 s chunks, 6 s overlap, bf16 on CUDA)")
     s.set_defaults(func=cmd_import_checkpoint)
-
-    s = sub.add_parser("separate", help="separate full tracks by overlap-add")
-    s.add_argument("--model", required=True)
-    s.add_argument("--root", required=True)
-    s.add_argument("--split", default="test", choices=["train", "valid", "test"])
-    s.add_argument("--tracks", nargs="*", default=None, help="track names (default: the whole split)")
-    s.add_argument("--out", required=True, help="folder; estimates go to OUT/<track>/<stem>.wav")
-    s.add_argument("--spec", default=None, help="the chunking below as JSON or a JSON/YAML file (flags override "
-                   "it); the workflow passes config `separate` (Paper B: mixit.separate)")
-    s.add_argument("--dim-t", type=int, default=None, help="frames per chunk (default: the training chunk)")
-    s.add_argument("--chunk-seconds", type=float, default=None, help="chunk length in seconds (instead of --dim-t)")
-    s.add_argument("--overlap", type=float, default=None, help="fraction of a chunk shared with the next (0.5)")
-    s.add_argument("--window", default=None, choices=["hann", "boxcar"], help="cross-fade window (hann)")
-    s.add_argument("--batch-size", type=int, default=None, help="chunks per forward pass (4)")
-    s.add_argument("--amp", default=None, choices=["fp32", "bf16", "fp16"],
-                   help="autocast on CUDA (fp32: none, the default; bf16 as the authors of Paper B separate)")
-    s.add_argument("--cpu-amp", default=None, choices=["fp32", "bf16"],
-                   help="autocast on the CPU: bf16 where it computes in bf16 (fp32: none, the default)")
-    s.add_argument("--device", default="cpu")
-    s.add_argument("--threads", type=int, default=None)
-    s.set_defaults(func=cmd_separate)
-
-    s = sub.add_parser("score", help="museval BSS Eval v4 of tracks -> one museval per-track JSON each")
-    s.add_argument("--references", nargs="+", required=True,
-                   help="folders with vocals/drums/bass/other.wav, one per track")
-    s.add_argument("--estimates", nargs="+", required=True, help="estimate folders, paired with --references")
-    s.add_argument("--out", nargs="+", required=True, help="JSON paths, paired with --references")
-    s.add_argument("--sample-rate", type=int, default=None, help="expected rate (default: the references')")
-    s.add_argument("--scorer", default="museval", choices=["museval", "fast"],
-                   help="museval itself, or mixlab's exact reimplementation (same numbers within 1e-6 dB, ~20x faster)")
-    s.add_argument("--device", default="cpu", help="the fast scorer's device: cpu (numpy/scipy) or a torch device")
-    s.add_argument("--threads", type=int, default=None)
-    s.set_defaults(func=cmd_score)
-
-    s = sub.add_parser("crosscheck", help="compare fast-scorer JSONs with museval; exit 1 on a mismatch")
-    s.add_argument("--references", nargs="+", required=True)
-    s.add_argument("--estimates", nargs="+", required=True)
-    s.add_argument("--scores", nargs="+", required=True, help="fast-scorer JSONs, one per track")
-    s.add_argument("--tolerance", type=float, default=1e-3, help="dB")
-    s.add_argument("--out", required=True)
-    s.set_defaults(func=cmd_crosscheck)
-
-    s = sub.add_parser("aggregate", help="per-track medians over frames of museval JSONs -> CSV")
-    s.add_argument("scores", nargs="+")
-    s.add_argument("--out", required=True)
-    s.set_defaults(func=cmd_aggregate)
-
-    s = sub.add_parser("curve", help="Fig. 2: SDX SDR improvement of every training snapshot on evaluation sets")
-    s.add_argument("--snapshots", required=True, help="folder of step*.pt snapshots")
-    s.add_argument("--splits", nargs="+", required=True)
-    s.add_argument("--stores", nargs="+", required=True)
-    s.add_argument("--sets", nargs="+", required=True)
-    s.add_argument("--out", required=True)
-    s.add_argument("--device", default="cpu")
-    s.add_argument("--batch-size", type=int, default=16)
-    s.add_argument("--threads", type=int, default=None)
-    s.set_defaults(func=cmd_curve)
-
-    s = sub.add_parser("select-channels", help="Paper B: pick 4 of the N MixIT outputs by majority vote")
-    s.add_argument("--model", required=True)
-    s.add_argument("--store", required=True, help="validation stem store")
-    s.add_argument("--chunk-seconds", type=float, default=6.0)
-    s.add_argument("--rule", choices=["paper", "code"], default="paper",
-                   help="paper: all channels, distinct outputs; code: the authors' (channel 0, plain argmax)")
-    s.add_argument("--out", required=True)
-    s.add_argument("--device", default="cpu")
-    s.add_argument("--threads", type=int, default=None)
-    s.set_defaults(func=cmd_select_channels)
-
-    s = sub.add_parser("usdr", help="Paper B: song-level SNR per stem of separated tracks -> CSV")
-    s.add_argument("--tracks", nargs="+", required=True)
-    s.add_argument("--references", nargs="+", required=True)
-    s.add_argument("--estimates", nargs="+", required=True)
-    s.add_argument("--sample-rate", type=int, required=True)
-    s.add_argument("--mode", required=True, choices=["joint", "channel_mean"],
-                   help="one SNR over both channels (MDX, the paper's citation) or the mean of per-channel SNRs "
-                        "(the authors' code); the workflow passes mixit.usdr")
-    s.add_argument("--out", required=True)
-    s.set_defaults(func=cmd_usdr)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from mixlab.data.stem_store import StemStore
+from mixlab.errors import read_json
 
 TARGET_RMS = 0.1   # -20 dBFS before the random gain: keeps mixtures of four stems mostly below full scale
 
@@ -34,7 +35,8 @@ class DynamicMixSampler:
         if gain_norm not in ("rms", "mean_abs"):
             raise ValueError(f"gain_norm must be rms or mean_abs, got {gain_norm!r}")
         self.gain_norm = gain_norm
-        act = json.loads(Path(activity).read_text()) if not isinstance(activity, dict) else activity
+        act = activity if isinstance(activity, dict) else read_json(
+            activity, "a source activity file", "it is written by `mixlab activity`")
         if act["sample_rate"] != store.sample_rate:
             raise ValueError(f"activity segments are at {act['sample_rate']} Hz, the stem store at {store.sample_rate} Hz")
         self.segment = int(act["segment_samples"])

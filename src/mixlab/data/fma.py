@@ -19,6 +19,8 @@ training batch is a page-cache copy, not an MP3 decode.
 """
 from __future__ import annotations
 
+from mixlab.errors import InputError, read_json
+
 import csv
 import json
 import os
@@ -206,7 +208,8 @@ def prepare_subset(folder: str | Path, out_dir: str | Path, rule: ClipRule, work
     """Decode and clip every MP3 under `folder`; write audio.pcm, clips.json, rejects.tsv to `out_dir`."""
     files = list_mp3(folder)[:limit]
     if not files:
-        raise FileNotFoundError(f"{folder}: no MP3 files in <3-digit folder>/<id>.mp3 layout")
+        raise InputError(f"{folder}: no MP3 files in FMA layout (<3-digit folder>/<6-digit id>.mp3); point --root at "
+                         "the folder holding fma_<subset>/ (with --subset) or at one subset folder")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     clip = int(round(rule.clip_seconds * rule.sample_rate))
@@ -258,8 +261,9 @@ class ClipStore:
         path = Path(path)
         man = path / CLIPS_MANIFEST
         if not man.exists():
-            raise FileNotFoundError(f"{man}: no prepared FMA clips here; build them with `mixlab fma-prep`.")
-        self.manifest = json.loads(man.read_text())
+            raise InputError(f"{path}: not prepared FMA clips (no {CLIPS_MANIFEST}); build them with `mixlab fma-prep`")
+        self.manifest = read_json(man, "a clips manifest", "prepare the clips again with `mixlab fma-prep`",
+                                  keys=("sample_rate", "clip_samples", "clips"))
         self.sample_rate = int(self.manifest["sample_rate"])
         self.clip_samples = int(self.manifest["clip_samples"])
         self.clips = np.asarray(self.manifest["clips"], dtype=np.int64).reshape(-1, 2)

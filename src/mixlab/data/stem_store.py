@@ -16,6 +16,7 @@ import soundfile as sf
 
 from mixlab.data.layout import STEMS
 from mixlab.data.tracks import TrackError, check_stem_files, track_dir
+from mixlab.errors import InputError, read_json
 
 STORE_MANIFEST = "store.json"
 
@@ -49,8 +50,9 @@ def build_store(root: str | Path, split: str, names: list[str], out_dir: str | P
 def _read_manifest(path: Path) -> dict:
     manifest_path = path / STORE_MANIFEST
     if not manifest_path.exists():
-        raise FileNotFoundError(f"{manifest_path}: no stem store here; build it with `mixlab store`.")
-    return json.loads(manifest_path.read_text())
+        raise InputError(f"{path}: not a stem store (no {STORE_MANIFEST}); build one with `mixlab store`")
+    return read_json(manifest_path, "a stem store manifest", "rebuild the store with `mixlab store`",
+                     keys=("sample_rate", "tracks"))
 
 
 class StemStore:

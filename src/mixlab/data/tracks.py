@@ -8,9 +8,10 @@ import numpy as np
 import soundfile as sf
 
 from mixlab.data.layout import MANIFEST, STEMS
+from mixlab.errors import InputError, read_json
 
 
-class TrackError(ValueError):
+class TrackError(InputError):
     """A track on disk cannot be used; the message names the file and the fix."""
 
 
@@ -29,7 +30,9 @@ def list_tracks(root: str | Path, split: str) -> list[str]:
     root = Path(root)
     manifest = root / MANIFEST
     if manifest.exists():
-        return list(json.loads(manifest.read_text())["splits"][split])
+        splits = read_json(manifest, "a corpus manifest", "rebuild the corpus (`mixlab synth`) or remove the file",
+                           keys=("splits",))["splits"]
+        return list(splits[split])
     folder = root / subset_of(split)
     if not folder.is_dir():
         raise TrackError(f"{root}: no '{subset_of(split)}' folder; musdb_root must point at the "
@@ -59,6 +62,9 @@ def track_dir(root: str | Path, split: str, name: str) -> Path:
 
 def wav_info(path: Path, sample_rate: int | None, channels: int = 2):
     """Header of one WAV, checked: readable, non-empty, the expected rate and channels; else TrackError."""
+    if not path.exists():
+        raise TrackError(f"{path}: missing; every track folder holds {', '.join(s + '.wav' for s in STEMS)} "
+                         "(MUSDB18-HQ layout)")
     if path.stat().st_size == 0:
         raise TrackError(f"{path}: empty file (0 bytes); restore it from the dataset archive.")
     try:

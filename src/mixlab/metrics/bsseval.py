@@ -14,6 +14,7 @@ import numpy as np
 
 from mixlab.data.layout import STEMS
 from mixlab.data.tracks import TrackError, load_stems, wav_info
+from mixlab.errors import read_json
 
 METRICS = ("SDR", "SIR", "ISR", "SAR")
 SCORERS = ("museval", "fast")
@@ -134,7 +135,7 @@ def track_medians(json_files: list[str | Path]):
 
     rows = []
     for path in json_files:
-        data = json.loads(Path(path).read_text())
+        data = read_json(path, "a museval per-track JSON", "score the track with `mixlab score`", keys=("targets",))
         for target in data["targets"]:
             # museval names a track's JSON after the track; the JSON itself holds no name.
             row = {"track": Path(path).stem, "stem": target["name"]}
@@ -143,6 +144,14 @@ def track_medians(json_files: list[str | Path]):
                 row[m] = float(np.nanmedian(values)) if np.isfinite(values).any() else np.nan
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def read_per_track(path):
+    """A per-track score table (`mixlab aggregate`: track, stem, SDR, ...), checked; a DataFrame."""
+    from mixlab.errors import read_csv
+
+    return read_csv(path, "a per-track score table", "it is written by `mixlab aggregate`",
+                    columns=("track", "stem", "SDR"))
 
 
 def median_over_tracks(per_track, metric: str = "SDR"):

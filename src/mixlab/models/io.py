@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from mixlab.errors import InputError, reading
 from mixlab.models.registry import build_model
 
 
@@ -25,8 +26,12 @@ def atomic_save(obj, path: str | Path) -> None:
     os.replace(tmp, path)
 
 
+MODEL_FIX = "a model file is written by `mixlab train` or `mixlab import-checkpoint`"
+
+
 def load(path: str | Path, map_location="cpu"):
-    return torch.load(path, map_location=map_location, weights_only=True)
+    with reading(path, "a mixlab model file", MODEL_FIX):
+        return torch.load(path, map_location=map_location, weights_only=True)
 
 
 def save_model(path: str | Path, spec: dict, state_dict: dict, step: int) -> None:
@@ -36,6 +41,9 @@ def save_model(path: str | Path, spec: dict, state_dict: dict, step: int) -> Non
 def load_model(path: str | Path, device="cpu"):
     """The trained (EMA) model of a model file and the run spec it was trained with."""
     blob = load(path, map_location=device)
+    if not isinstance(blob, dict) or not {"spec", "state_dict"} <= set(blob):
+        raise InputError(f"{path}: not a mixlab model file (no spec and weights: a resume checkpoint or another "
+                         f"program's file?); {MODEL_FIX}")
     spec = json.loads(blob["spec"])
     model = build_model(spec["model"])
     model.load_state_dict(blob["state_dict"])

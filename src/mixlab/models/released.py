@@ -312,9 +312,15 @@ def model_spec(cfg: dict, sizes: dict, source: str, drop_last_frame: bool = True
             "input_scaling": bool(wrapper.get("scaling", True)), "drop_last_frame": drop_last_frame}
 
 
+# how the authors separate with their models (12 s chunks, 6 s overlap, summed, bf16 autocast on GPUs)
+AUTHORS_SEPARATE = {"chunk_seconds": 12.0, "overlap": 0.5, "window": "boxcar", "batch_size": 1, "amp": "bf16"}
+
+
 def import_checkpoint(folder: str | Path, out: str | Path, trust_pickle: bool = False, drop_last_frame: bool = True,
-                      progress=print) -> dict:
-    """A released model folder -> a mixlab model file (the averaged checkpoints, mapped). Returns its spec."""
+                      progress=print, separate: dict | None = None) -> dict:
+    """A released model folder -> a mixlab model file (the averaged checkpoints, mapped). Returns its spec.
+
+    `separate`: the separation settings the model file carries (default: the authors')."""
     from mixlab.models.io import save_model
     from mixlab.models.registry import build_model
 
@@ -334,7 +340,7 @@ def import_checkpoint(folder: str | Path, out: str | Path, trust_pickle: bool = 
         model.load_state_dict(state)
     except RuntimeError as exc:
         raise CheckpointError(f"{folder}: the mapped weights do not fit mixlab's BS-Locoformer: {exc}") from None
-    spec = {"model": spec_model,
+    spec = {"model": spec_model, "separate": dict(separate or AUTHORS_SEPARATE),
             "source": {"released": str(folder), "files": [f.name for f in files], "code": OFFICIAL_REPO}}
     save_model(out, spec, state, step=0)
     progress(f"[import-checkpoint] {folder}: {len(files)} checkpoint(s) averaged ({', '.join(f.name for f in files)}), "

@@ -9,6 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from mixlab.errors import read_csv  # noqa: E402
 from mixlab.plots.save import save_figure  # noqa: E402
 
 
@@ -16,7 +17,8 @@ def history_table(labels: list[str], csvs: list[str | Path]) -> pd.DataFrame:
     """All histories stacked, with `model` (the label) and `group` (the label up to its last '/')."""
     frames = []
     for label, path in zip(labels, csvs):
-        h = pd.read_csv(path)
+        h = read_csv(path, "a training history", "`mixlab train` writes it beside its model (<model>.history.csv)",
+                     columns=("step", "loss"))
         frames.append(h.assign(model=label, group=label.rsplit("/", 1)[0] if "/" in label else label))
     return pd.concat(frames, ignore_index=True)
 

@@ -1,4 +1,7 @@
-"""What every figure does last: its caption line, layout, the PDF and a PNG preview."""
+"""What every figure does last: layout, the PDF, a PNG preview and its caption as Markdown beside it.
+
+The caption is not drawn into the image: a reader reusing the figure (slides, a paper) wants it bare,
+and text set at a few points under a plot is unreadable at README width anyway."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,11 +12,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def save_figure(fig, out: str | Path, caption: str = "", bottom: float = 0.04) -> None:
-    """Write `out` (PDF) and the same figure as PNG next to it (for READMEs and the report), then close it."""
-    if caption:
-        fig.text(0.01, 0.005, caption, fontsize=5.5, color="0.35")
-    fig.tight_layout(rect=(0, bottom, 1, 1))
+def save_figure(fig, out: str | Path, caption: str = "") -> None:
+    """Write `out` (PDF), the same figure as PNG next to it and, with a caption, `out` with suffix .md
+    (the PNG and the caption, for READMEs and the report); then close the figure."""
+    out = Path(out)
+    png = out.with_suffix(".png")
+    fig.tight_layout()
     fig.savefig(out)
-    fig.savefig(Path(out).with_suffix(".png"), dpi=110)
+    fig.savefig(png, dpi=110)
     plt.close(fig)
+    if caption:
+        out.with_suffix(".md").write_text(f"![{out.stem}]({png.name})\n\n{caption}\n")

@@ -32,5 +32,5 @@ def same_training(a: dict, b: dict) -> bool:
         train = {**TRAIN_DEFAULTS, **spec["train"]}
         for key in ("snapshot_every", "workers", "accumulate", "checkpoint_activations"):   # none changes the weights
             train.pop(key)
-        return {**spec, "train": train}
+        return {**{k: v for k, v in spec.items() if k != "separate"}, "train": train}
     return norm(a) == norm(b)

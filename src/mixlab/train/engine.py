@@ -77,7 +77,9 @@ def spec_key(spec: dict) -> str:
     # resumes on other hardware
     train = {k: v for k, v in spec.get("train", {}).items()
              if k not in ("workers", "accumulate", "checkpoint_activations")}
-    return json.dumps({**spec, "train": train}, sort_keys=True)
+    # nor do the separation settings the model file carries
+    rest = {k: v for k, v in spec.items() if k != "separate"}
+    return json.dumps({**rest, "train": train}, sort_keys=True)
 
 
 def train(spec: dict, tcfg: dict, make_recipe: Callable, out, resume_dir, device: str = "cpu", log=print,

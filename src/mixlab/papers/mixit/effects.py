@@ -1,7 +1,7 @@
 """Paper B's headline effects, each with its sign and whether this run shows it beyond seed noise.
 
 Reads the Tables 1-3 CSVs (mixlab.papers.mixit.tables) and applies one fixed criterion per
-effect, written next to it in the output, so the README's verdicts are computed, not typed.
+effect, written next to it in the output, so the verdicts in the README and docs/results.md are computed, not typed.
 A difference is "beyond seed noise" when it exceeds 2 standard errors, the SE of each row
 taken over its fine-tuning seeds (independent runs: the two SEs add in quadrature); with one
 seed there is no verdict.
@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mixlab.errors import read_csv
 from mixlab.papers.verdicts import COLUMNS
 
 # the paper's numbers (Table 1, Table 2, Table 3: average cSDR / uSDR in dB, MUSDB18-HQ test set)
@@ -97,8 +98,9 @@ def effects_table(csvs: dict[str, str | Path]) -> pd.DataFrame:
     rows = []
     for key, fn in (("table1", table1_effects), ("table2", table2_effects), ("table3", table3_effect)):
         path = csvs.get(key)
-        if path and Path(path).exists():
-            rows += fn(pd.read_csv(path, dtype={"Pretrain": str, "Data scale": str}))
+        if path:
+            rows += fn(read_csv(path, f"Paper B's Table {key[-1]} CSV", "it is written by `mixlab mixit-table`",
+                                dtype={"Pretrain": str, "Data scale": str}))
         else:
             rows.append((f"Table {key[-1]}", PAPER[key], None, None, "not run"))
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mixlab.errors import read_json
 from mixlab.models import build_model
 from mixlab.models.io import load_model
 from mixlab.train import engine
@@ -59,7 +60,8 @@ def _build(spec: dict, init: str | Path | None, channels: str | Path | None, dev
     if channels is None:
         raise ValueError("fine-tuning from a pre-trained model needs the selected channels (--channels)")
     pre, pre_spec = load_model(init, "cpu")
-    chosen = json.loads(Path(channels).read_text())["channels"]
+    chosen = read_json(channels, "a channel selection", "it is written by `mixlab select-channels`",
+                       keys=("channels",))["channels"]
     reduced = select_outputs(pre, chosen)
     # the architecture must match; how it trains (chunk length, dropout) is the fine-tuning's own
     training_only = {"chunk_seconds": model.cfg.chunk_seconds, "dropout": model.cfg.dropout}

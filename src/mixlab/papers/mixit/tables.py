@@ -3,7 +3,8 @@
 cSDR: museval SDR, median over 1 s frames per song, then median over songs.
 uSDR: song-level SNR, mean over songs. "Average" is the mean of the four stems.
 With several fine-tuning seeds a row is the mean over its seeds' models, with the standard
-error of the averages over seeds and each seed's averages beside it (no seed hidden).
+error of the averages over seeds and each seed's averages beside it (no seed hidden); with one seed
+there are no SE columns and a cell is the score alone.
 """
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ import numpy as np
 import pandas as pd
 
 from mixlab.data.layout import STEMS
+from mixlab.errors import read_csv
+from mixlab.metrics.bsseval import read_per_track
+from mixlab.papers.spread import count, pm
 
 # the papers' column order
 TABLE_STEMS = ("vocals", "bass", "drums", "other")
@@ -20,8 +24,8 @@ TABLE_STEMS = ("vocals", "bass", "drums", "other")
 
 def scores_row(per_track_csv: str | Path, usdr_csv: str | Path) -> dict[str, float]:
     """One model's cSDR and uSDR per stem and their averages."""
-    per_track = pd.read_csv(per_track_csv)
-    usdr = pd.read_csv(usdr_csv)
+    per_track = read_per_track(per_track_csv)
+    usdr = read_csv(usdr_csv, "a uSDR table", "it is written by `mixlab usdr`", columns=("stem", "uSDR"))
     row = {}
     for stem in TABLE_STEMS:
         row[f"{stem}_cSDR"] = float(per_track.loc[per_track["stem"] == stem, "SDR"].median())
@@ -56,8 +60,7 @@ def build_table(labels: list[dict], per_track_csvs: list, usdr_csvs: list, seeds
 
 
 def _cell(r, v: str) -> str:
-    se = f"{v}_se"
-    return f"{r[v]:.2f} ± {r[se]:.2f}" if se in r.index else f"{r[v]:.2f}"
+    return pm(r[v], r.get(f"{v}_se"))
 
 
 def write_table(table: pd.DataFrame, label_cols: list[str], stem: str | Path, caption: str = "") -> list[Path]:
@@ -70,10 +73,12 @@ def write_table(table: pd.DataFrame, label_cols: list[str], stem: str | Path, ca
         md.append("| " + " | ".join(str(r[c]) for c in label_cols) + " | "
                   + " | ".join(_cell(r, v) for v in values) + " |")
     if "n_seeds" in table:
-        md += ["", "Averages: mean ± standard error over the fine-tuning seeds; each seed's averages are in the CSV."]
-    if caption:
-        md += ["", caption]
-    tex = ["\\begin{tabular}{" + "l" * len(label_cols) + "c" * len(values) + "}", "\\toprule",
+        note = (f"Averages: mean ± standard error over n = {count(table['n_seeds'], 'fine-tuning seed')}; "
+                "each seed's averages are in the CSV.")
+    else:
+        note = "n = 1 fine-tuning seed per row: no spread."
+    md += ["", note] + (["", caption] if caption else [])
+    tex = [f"% {note}", "\\begin{tabular}{" + "l" * len(label_cols) + "c" * len(values) + "}", "\\toprule",
            " & " * len(label_cols) + " & ".join(f"\\multicolumn{{2}}{{c}}{{{g.capitalize()}}}" for g in groups)
            + " \\\\",
            " & ".join(label_cols) + " & " + " & ".join(["cSDR & uSDR"] * len(groups)) + " \\\\", "\\midrule"]

@@ -10,6 +10,7 @@ import torch
 
 from mixlab.data.evalsets import load_chunks
 from mixlab.data.stem_store import StemStore
+from mixlab.errors import InputError, read_csv
 from mixlab.metrics.sdx import sdx_sdr
 from mixlab.models.io import load_model
 
@@ -23,7 +24,7 @@ SILENT_DB = -60.0
 def snapshot_files(folder: str | Path) -> list[tuple[int, Path]]:
     found = sorted((int(m.group(1)), f) for f in Path(folder).glob("step*.pt") if (m := _STEP.search(f.name)))
     if not found:
-        raise FileNotFoundError(f"{folder}: no training snapshots (step*.pt); train with train.snapshot_every > 0")
+        raise InputError(f"{folder}: no training snapshots (step*.pt); train with train.snapshot_every > 0")
     return found
 
 
@@ -39,7 +40,7 @@ def score_snapshots(snapshots: str | Path, sets: dict[str, tuple[str | Path, str
         lufs = spec["train"].get("target_lufs", -14.0)
         for split, (store_path, recipe_csv) in sets.items():
             store = StemStore(store_path)
-            recipe = pd.read_csv(recipe_csv)
+            recipe = read_csv(recipe_csv, "an evaluation-set recipe", "it is written by `mixlab evalset`")
             gains = {}  # (kind, stem) -> list of per-chunk improvements
             for b0 in range(0, len(recipe), batch_size):
                 part = recipe.iloc[b0:b0 + batch_size]

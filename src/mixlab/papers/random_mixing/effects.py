@@ -1,7 +1,7 @@
 """Paper A's headline effects, each with its sign and whether this run shows it beyond seed noise.
 
 Reads the CSVs the figure and table rules wrote and applies one fixed criterion per effect
-(written next to it in the output), so the README's verdicts are computed, not typed:
+(written next to it in the output), so the verdicts in the README and docs/results.md are computed, not typed:
 
 - Fig. 1: avg SDR(p = 0) - avg SDR(p = 1) > 2 standard errors of that difference (SE from
   the spread over training seeds; needs >= 2 seeds).
@@ -24,6 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mixlab.errors import read_csv
+from mixlab.papers.spread import count
+
 # the paper's numbers, as it states them (Jeon et al., Secs. 3-4, Table 1)
 PAPER = {
     "fig1": "p=0 minus p=1: +2.1 dB",
@@ -40,11 +43,13 @@ def fig1_effect(fig1: pd.DataFrame):
     if not {0.0, 1.0} <= set(t.index):
         return None, None, "needs p = 0 and p = 1"
     d = t.loc[0.0, "avg"] - t.loc[1.0, "avg"]
-    if "avg_se" not in t:
-        return f"{d:+.2f} dB (one seed)", None, "needs >= 2 training seeds"
+    n = t.loc[[0.0, 1.0], "n_seeds"] if "n_seeds" in t else pd.Series([1, 1])
+    if n.min() < 2:
+        # one seed at p = 0 or p = 1 has no SE (NaN): no verdict, rather than a ✗ from comparing with NaN
+        return f"{d:+.2f} dB (no spread: {count(n.min(), 'training seed')})", None, "needs >= 2 training seeds"
     se = float(np.hypot(t.loc[0.0, "avg_se"], t.loc[1.0, "avg_se"]))
     seeds = ", ".join(f"{t.loc[p, c]:.2f}" for p in (0.0, 1.0) for c in t.columns if c.startswith("avg_seed"))
-    return (f"{d:+.2f} ± {se:.2f} dB (SE; {int(t['n_seeds'].min())} seeds; p=0 then p=1 per seed: {seeds})",
+    return (f"{d:+.2f} ± {se:.2f} dB (SE; n = {count(n, 'training seed')}; p=0 then p=1 per seed: {seeds})",
             bool(d > 2 * se), "difference > 2 SE")
 
 
@@ -70,13 +75,15 @@ def fig2_effect(fig2: pd.DataFrame, drop_db: float = 0.1):
 
 def fig3_effect(fig3: pd.DataFrame, near_db: float = 0.3):
     full = fig3[fig3["set"] == "full"].set_index("fraction")["avg"].sort_index()
-    half = fig3[fig3["set"] == "half"].groupby("fraction")["avg"].mean()
+    halves = fig3[fig3["set"] == "half"].groupby("fraction")["avg"]
+    half = halves.mean()
     if not {0.01, 0.1, 1.0} <= set(full.index):
         return None, None, "needs R = 1 %, 10 %, 100 %"
     ok = full[0.01] < full[0.1] and abs(full[0.1] - full[1.0]) <= near_db
     ok = ok and all(half[f] < full[f] for f in half.index if f in full.index) and len(half) > 0
-    return (f"all songs: 1 % {full[0.01]:.2f}, 10 % {full[0.1]:.2f}, 100 % {full[1.0]:.2f} dB; half: "
-            + ", ".join(f"{f:g}: {half[f]:.2f}" for f in half.index),
+    return (f"all songs: 1 % {full[0.01]:.2f}, 10 % {full[0.1]:.2f}, 100 % {full[1.0]:.2f} dB; half"
+            + (f" (mean of n = {count(halves.size(), 'song subset')}): "
+               + ", ".join(f"{f:g}: {half[f]:.2f}" for f in half.index) if len(half) else ": not run"),
             bool(ok), f"1 % < 10 %, |10 % − 100 %| ≤ {near_db} dB, half < all at each R")
 
 
@@ -88,27 +95,43 @@ def fig4_effects(fig4: pd.DataFrame):
         if g.empty:
             continue
         means = [base] + list(g["mean"])
-        gain, spread = g["mean"].iloc[-1] - base, g["std"].fillna(0.0).iloc[-1]
+        gain, spread = g["mean"].iloc[-1] - base, g["std"].iloc[-1]          # std: NaN with one set
         monotone = all(b >= a for a, b in zip(means, means[1:]))
         grid = ", ".join(f"{v:g}: {m - base:+.2f}" for v, m in zip(g.index, g["mean"]))
-        n = int(g["count"].iloc[-1])
-        rows.append((f"Fig. 4: {model}, {kind} shift", f"{grid} dB vs unshifted {base:.2f} (std {spread:.2f}, "
-                     f"{n} sets)", bool(monotone and gain > 2 * spread) if n > 1 else None,
-                     "monotone rise, largest gain > 2 std over seeds" if n > 1 else "needs >= 2 seeds"))
+        n, largest = int(g["count"].iloc[-1]), d[d["value"] == g.index[-1]]
+        n_train = largest["train_seed"].nunique() if "train_seed" in largest else 1
+        sets = count(largest["seed"].nunique(), "test-set seed")
+        sets = f"{n} ({sets} x {count(n_train, 'training seed')})" if n_train > 1 else sets
+        if n > 1:
+            rows.append((f"Fig. 4: {model}, {kind} shift", f"{grid} dB vs unshifted {base:.2f} (largest shift: "
+                         f"std {spread:.2f} over n = {sets})", bool(monotone and gain > 2 * spread),
+                         "monotone rise, largest gain > 2 std over seeds"))
+        else:
+            rows.append((f"Fig. 4: {model}, {kind} shift", f"{grid} dB vs unshifted {base:.2f} (no spread: {sets})",
+                         None, "needs >= 2 seeds"))
     return rows
 
 
 def fig5_effects(fig5: pd.DataFrame, fig1: pd.DataFrame):
     t = fig1.set_index("p")
     seed_cols = [c for c in t.columns if c.startswith("avg_seed")]
-    spread = float(np.std(t.loc[1.0, seed_cols], ddof=1)) if 1.0 in t.index and len(seed_cols) > 1 else None
+    if 1.0 not in t.index:
+        n, spread = 0, None
+    elif seed_cols:
+        # a seed missing at p = 1 is NaN in its column: the spread is over the seeds that are there
+        seeds = t.loc[1.0, seed_cols].astype(float).dropna()
+        n, spread = len(seeds), (float(seeds.std(ddof=1)) if len(seeds) > 1 else None)
+    else:
+        n, spread = 1, None                                         # a one-seed Fig. 1 has no avg_seed columns
     base = fig5[(fig5["kind"] == "time") & (fig5["value"] == 0.0)]["avg"]
     rows = []
 
     def row(name, diff):
         if spread is None:
-            return (name, f"{diff:+.2f} dB (no seed spread: one Fig. 1 seed)", None, "needs >= 2 Fig. 1 seeds")
-        return (name, f"{diff:+.2f} dB (p = 1 seed std {spread:.2f})", bool(diff > 2 * spread), "> 2 x seed std")
+            return (name, f"{diff:+.2f} dB (no spread: {count(n, 'Fig. 1 training seed')} at p = 1)", None,
+                    "needs >= 2 Fig. 1 seeds")
+        return (name, f"{diff:+.2f} dB (std of Fig. 1's p = 1 over n = {count(n, 'training seed')}: {spread:.2f})",
+                bool(diff > 2 * spread), "> 2 x seed std")
 
     inf = fig5[(fig5["kind"] == "time") & np.isinf(fig5["value"].astype(float))]["avg"]
     if len(inf) and len(base):
@@ -127,18 +150,22 @@ def table1_effect(table1: pd.DataFrame):
     if not {"original", "random"} <= set(t.index):
         return None, None, "needs both training sets"
     d = t.loc["original", "avg_mean"] - t.loc["random", "avg_mean"]
-    n = int(t["seeds"].min())
+    seeds = t.loc[["original", "random"], "seeds"]
+    n = int(seeds.min())
     if n < 2:
-        return f"{d:+.2f} dB (one seed)", None, "needs >= 2 seeds"
+        # avg_std is NaN (one seed): no SE to compare with
+        return f"{d:+.2f} dB (no spread: {count(n, 'training seed')})", None, "needs >= 2 seeds"
     se = float(np.sqrt((t.loc["original", "avg_std"] ** 2 + t.loc["random", "avg_std"] ** 2) / n))
     return (f"original {t.loc['original', 'avg_mean']:.2f}, random {t.loc['random', 'avg_mean']:.2f}: {d:+.2f} ± "
-            f"{se:.2f} dB (SE, {n} seeds)", bool(d > 2 * se), "difference > 2 SE")
+            f"{se:.2f} dB (SE, n = {count(seeds, 'training seed')})", bool(d > 2 * se), "difference > 2 SE")
 
 
 def effects_table(csvs: dict[str, str | Path]) -> pd.DataFrame:
     """One row per effect from the figure/table CSVs by name (fig1 ... fig5, table1; a missing one: not measured)."""
     def read(name):
-        return pd.read_csv(csvs[name]) if csvs.get(name) and Path(csvs[name]).exists() else None
+        if not csvs.get(name):
+            return None
+        return read_csv(csvs[name], f"the {name} CSV of a run", f"it is written beside results/<run>/{name}.pdf (or .md)")
 
     fig1, fig2, fig3 = read("fig1"), read("fig2"), read("fig3")
     fig4, fig5, table1 = read("fig4"), read("fig5"), read("table1")

@@ -12,7 +12,8 @@ import pandas as pd  # noqa: E402
 
 from mixlab.data.layout import STEMS  # noqa: E402
 
-from mixlab.metrics.bsseval import median_over_tracks  # noqa: E402
+from mixlab.metrics.bsseval import median_over_tracks, read_per_track  # noqa: E402
+from mixlab.papers.spread import count  # noqa: E402
 from mixlab.plots.save import save_figure  # noqa: E402
 
 
@@ -23,7 +24,7 @@ def fig1_table(p_values: list[float], per_track_csvs: list[str | Path], seeds: l
     seeds = [0] * len(p_values) if seeds is None else list(seeds)
     if not len(p_values) == len(per_track_csvs) == len(seeds):
         raise ValueError("fig1: one p and one seed per table")
-    per = pd.DataFrame([{"p": float(p), "seed": int(s), **median_over_tracks(pd.read_csv(csv))}
+    per = pd.DataFrame([{"p": float(p), "seed": int(s), **median_over_tracks(read_per_track(csv))}
                         for p, s, csv in zip(p_values, seeds, per_track_csvs)])
     stems = [c for c in per.columns if c not in ("p", "seed")]
     groups = per.groupby("p")
@@ -43,11 +44,12 @@ def plot_fig1(table: pd.DataFrame, out: str | Path, caption: str = "") -> None:
         style = dict(color="black", linewidth=2.2) if stem == "avg" else dict(linewidth=1.2)
         ax.plot(table.index, table[stem], marker="o", markersize=3, label=stem, **style)
     if "avg_se" in table:
+        # a p with one seed has SE NaN: no bar there rather than a bar of 0
         ax.errorbar(table.index, table["avg"], yerr=2 * table["avg_se"], fmt="none", ecolor="black", capsize=3,
-                    linewidth=1.0, label=f"avg ± 2 SE ({int(table['n_seeds'].min())} seeds)")
+                    linewidth=1.0, label=f"avg ± 2 SE, n = {count(table['n_seeds'], 'training seed')}")
     ax.set_xlabel("p (probability of an original mix)")
     ax.set_ylabel("test SDR [dB]")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=3 if "avg_se" in table else 5, loc="lower center", bbox_to_anchor=(0.5, 1.0),
               frameon=False)
-    save_figure(fig, out, caption, bottom=0.03)
+    save_figure(fig, out, caption)

@@ -9,6 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from mixlab.errors import read_csv  # noqa: E402
 from mixlab.plots.save import save_figure  # noqa: E402
 
 
@@ -16,7 +17,8 @@ def fig2_table(p_values: list[float], curve_csvs: list[str | Path]) -> pd.DataFr
     """Long table: p, step, split, kind, sdr_improvement averaged over the stems."""
     parts = []
     for p, csv in zip(p_values, curve_csvs):
-        c = pd.read_csv(csv)
+        c = read_csv(csv, "a Fig. 2 curve table", "it is written by `mixlab curve`",
+                     columns=("step", "split", "kind", "sdr_improvement"))
         avg = c.groupby(["step", "split", "kind"], as_index=False)["sdr_improvement"].mean()
         parts.append(avg.assign(p=float(p)))
     return pd.concat(parts, ignore_index=True)[["p", "step", "split", "kind", "sdr_improvement"]]

@@ -15,7 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from mixlab.metrics.bsseval import median_over_tracks  # noqa: E402
+from mixlab.metrics.bsseval import median_over_tracks, read_per_track  # noqa: E402
+from mixlab.papers.spread import count  # noqa: E402
 from mixlab.plots.save import save_figure  # noqa: E402
 
 
@@ -23,7 +24,7 @@ def shift_table(rows: list[dict], per_track_csvs: list[str | Path]) -> pd.DataFr
     """rows: dicts of labels (e.g. model, kind, value, seed) -> the same rows with per-stem and avg SDR."""
     out = []
     for row, csv in zip(rows, per_track_csvs):
-        out.append({**row, **median_over_tracks(pd.read_csv(csv)).to_dict()})
+        out.append({**row, **median_over_tracks(read_per_track(csv)).to_dict()})
     return pd.DataFrame(out)
 
 
@@ -35,13 +36,27 @@ def _x(values):
     return np.where(np.isinf(v), right, v)
 
 
+def fig4_spread(table: pd.DataFrame) -> str:
+    """What Fig. 4's band is over: the shifted sets' seeds, times the training seeds where there are several."""
+    shifted = table[table["value"] != 0.0]
+    n_test = shifted["seed"].nunique() if len(shifted) else 1
+    n_train = table["train_seed"].nunique() if "train_seed" in table else 1
+    if n_test * n_train == 1:
+        return "no spread: 1 test-set seed, 1 training seed"
+    if n_train == 1:
+        return f"mean ± std over n = {count(n_test, 'test-set seed')}"
+    return (f"mean ± std over n = {n_test * n_train} ({count(n_test, 'test-set seed')} x "
+            f"{count(n_train, 'training seed')};\nunshifted: the {n_train} training seeds)")
+
+
 def plot_fig4(table: pd.DataFrame, out: str | Path, caption: str = "") -> None:
     fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.0), sharey=True)
     for ax, kind, xlabel, title in zip(axes, ("time", "pitch"), ("t_s [s]", "max pitch shift K [semitones]"),
                                        ("(a) per-stem timing shift", "(b) per-stem pitch shift")):
         d = table[table["kind"] == kind]
         for c, model in enumerate(sorted(d["model"].unique())):
-            g = d[d["model"] == model].groupby("value")["avg"].agg(["mean", "std"]).fillna(0.0).sort_index()
+            # std is NaN at a value with one set (e.g. the unshifted set of one training seed): no band there
+            g = d[d["model"] == model].groupby("value")["avg"].agg(["mean", "std"]).sort_index()
             ax.plot(g.index, g["mean"], marker="o", markersize=3, color=f"C{c}", label=model)
             ax.fill_between(g.index, g["mean"] - g["std"], g["mean"] + g["std"], color=f"C{c}", alpha=0.25,
                             linewidth=0)
@@ -51,7 +66,7 @@ def plot_fig4(table: pd.DataFrame, out: str | Path, caption: str = "") -> None:
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("test SDR, average of stems [dB]")
-    axes[0].legend(fontsize=7)
+    axes[0].legend(fontsize=7, title=fig4_spread(table), title_fontsize=6)
     save_figure(fig, out, caption)
 
 
