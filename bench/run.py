@@ -323,7 +323,7 @@ def child_sampler(store: str, method: str, chunk: int, n_batches: int) -> dict:
     pooled with their pitch-bank copies (store:bank:bank...), BS.1770 loudness normalisation to -14 LUFS."""
     import soundfile as sf
 
-    from mixlab.data.sampling import MixSampler
+    from mixlab.papers.random_mixing.sampling import MixSampler
     from mixlab.data.stem_store import StemStore
     from mixlab.data.tracks import list_tracks, track_dir
 
@@ -427,7 +427,7 @@ def bench_sampler(work: Path) -> list[tuple]:
     chunk = 6 * 44100
     a = child(["sampler", str(store), "store", str(chunk), "60"])
     b = child(["sampler", str(store), "wav", str(chunk), "60"])
-    from mixlab.data.pitch_bank import build_pitch_bank
+    from mixlab.papers.random_mixing.pitch_bank import build_pitch_bank
 
     # Paper A's settings on a small corpus (Rubber Band takes minutes per copy of a big one); the reads are
     # mmap slices at random offsets, so the rate does not depend on the corpus size

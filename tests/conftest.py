@@ -83,6 +83,22 @@ def real_names_tree(tmp_path_factory):
     return write_musdb_tree(tmp_path_factory.mktemp("musdb18hq"))
 
 
+def train_a(spec, store, out, resume, **kw):
+    """Paper A's recipe on a stem store (or several pooled) through the one entry into training."""
+    from mixlab.papers import train
+
+    stores = [str(p) for p in (store if isinstance(store, (list, tuple)) else [store])]
+    return train({**spec, "recipe": "random_mixing", "inputs": {"stores": stores}}, out, resume, **kw)
+
+
+def train_b(spec, out, resume, device="cpu", log=print, snapshots=None, **inputs):
+    """A Paper B recipe (spec["recipe"]: mixit.pretrain or mixit.finetune) with its inputs as keywords."""
+    from mixlab.papers import train
+
+    given = {k: str(v) if isinstance(v, Path) else v for k, v in inputs.items() if v is not None}
+    return train({**spec, "inputs": given}, out, resume, device=device, log=log, snapshots=snapshots)
+
+
 def run_cli(*args, check=True, **kw):
     exe = Path(sys.executable).parent / "mixlab"
     res = subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True, **kw)

@@ -14,6 +14,7 @@ from tests.test_engine import _cfg, toy  # noqa: E402
 
 def main(out: str, resume_dir: str, overrides: str) -> None:
     tcfg = _cfg(**json.loads(overrides))
+    # the toy recipe's defaults are its whole config (it takes the engine's keys plus lr)
     engine.train({"model": {"toy": 1}, "train": tcfg}, tcfg, toy(tcfg, dropout=0.0), out, resume_dir, "cpu", print)
 
 

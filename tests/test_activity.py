@@ -1,6 +1,6 @@
 import numpy as np
 
-from mixlab.data.activity import active_segments
+from mixlab.papers.mixit.activity import active_segments
 
 
 def test_only_active_segments_are_kept():

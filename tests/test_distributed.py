@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from mixlab.data.dynamic_mixing import DynamicMixSampler
-from mixlab.data.fma import ClipStore
-from mixlab.data.mixit_pairs import MixITPairSampler
-from mixlab.data.sampling import MixSampler
+from mixlab.papers.mixit.dynamic_mixing import DynamicMixSampler
+from mixlab.papers.mixit.fma import ClipStore
+from mixlab.papers.mixit.mixit_pairs import MixITPairSampler
+from mixlab.papers.random_mixing.sampling import MixSampler
 from mixlab.data.stem_store import StemStore
 from mixlab.launch import claim_gpus, command_for
 from mixlab.train import checkpoint
@@ -75,7 +75,8 @@ def test_two_gloo_processes_train_like_one_with_the_same_global_batch(paper, tin
         spec = _pre_spec(steps=3)
         spec["train"]["batch_size"] = 4
         spec["model"]["dropout"] = 0.0      # each rank draws its own dropout masks: equal only without dropout
-        args = lambda out, r: ["train-mixit", "--spec", json.dumps(spec), "--clips", clips, "--out", out,  # noqa: E731
+        spec["inputs"] = {"clips": str(clips)}
+        args = lambda out, r: ["train", "--spec", json.dumps(spec), "--out", out,  # noqa: E731
                                "--resume-dir", r, "--threads", "1"]
     run_cli(*args(tmp_path / "one.pt", tmp_path / "r1"))
     res = _torchrun(2, args(tmp_path / "two.pt", tmp_path / "r2"), tmp_path)
@@ -198,7 +199,7 @@ def test_mixit_pretraining_stops_on_sigusr1_and_resumes(tmp_path):
     spec["train"]["checkpoint_every"] = 1000
 
     def args(out, r):
-        return [MIXLAB, "train-mixit", "--spec", json.dumps(spec), "--clips", str(clips), "--out", str(out),
+        return [MIXLAB, "train", "--spec", json.dumps({**spec, "inputs": {"clips": str(clips)}}), "--out", str(out),
                 "--resume-dir", str(r), "--threads", "1"]
     subprocess.run(args(tmp_path / "ref.pt", tmp_path / "ref_r"), check=True, capture_output=True)
     code, log = _start_and_signal(args(tmp_path / "m.pt", tmp_path / "r"), signal.SIGUSR1, at_step=2)

@@ -13,7 +13,7 @@ W_TRUE = np.array([[0.5, -1.0, 2.0, 0.25]], dtype=np.float32)
 
 def toy(tcfg, valid_values=None, nan_at=None, dropout=0.1):
     """y = W x + noise; batches a pure function of step (as the papers' samplers)."""
-    def make(device, rows, log):
+    def make(spec, inputs, device, log):
         model = torch.nn.Sequential(torch.nn.Dropout(dropout), torch.nn.Linear(4, 1))   # dropout: RNG in the step
         opt = torch.optim.Adam(model.parameters(), lr=tcfg.get("lr", 1e-2))
 
@@ -45,7 +45,7 @@ def _cfg(**kw):
 def _run(tmp_path, name, tcfg, log=lambda m: None, **kw):
     spec = {"model": {"toy": 1}, "train": tcfg}
     out = tmp_path / f"{name}.pt"
-    engine.train(spec, tcfg, toy(tcfg, **kw), out, tmp_path / f"{name}_resume", "cpu", log)
+    engine.train(spec, engine.ENGINE_DEFAULTS, toy(tcfg, **kw), out, tmp_path / f"{name}_resume", "cpu", log)
     return out
 
 
@@ -260,7 +260,7 @@ def test_ddp_synchronises_on_the_last_micro_batch_only(tmp_path, monkeypatch):
 
 def test_workers_hand_over_the_papers_batches_unchanged(tiny_store):
     """Batches cross from forked workers as shared-memory tensors and arrive as the numpy batches the recipes read."""
-    from mixlab.data.sampling import MixSampler
+    from mixlab.papers.random_mixing.sampling import MixSampler
     from mixlab.data.stem_store import StemStore
 
     sampler = MixSampler(StemStore(tiny_store), 4096, 0.5, seed=2)

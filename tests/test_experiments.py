@@ -31,13 +31,14 @@ def test_fig3_runs_train_on_fixed_mixes_of_full_and_reduced_sets():
 
 
 def test_same_training_ignores_snapshots_and_spelled_out_defaults():
+    from mixlab.papers.random_mixing.defaults import DEFAULTS
     from mixlab.train.defaults import same_training
 
     a = {"model": {"name": "m"}, "train": {"p_original": 1.0, "pitch_max": 2, "snapshot_every": 50}}
     b = {"model": {"name": "m"}, "train": {"p_original": 1.0, "pitch_max": 2, "pitch_consistent": True}}
-    assert same_training(a, b)
-    assert not same_training(a, {**b, "train": {**b["train"], "pitch_consistent": False}})
-    assert not same_training(a, {**b, "tracks": ["x"]})
+    assert same_training(a, b, DEFAULTS)
+    assert not same_training(a, {**b, "train": {**b["train"], "pitch_consistent": False}}, DEFAULTS)
+    assert not same_training(a, {**b, "tracks": ["x"]}, DEFAULTS)
 
 
 def test_fig5_runs_cover_the_time_and_pitch_grids():

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mixlab.data.evalsets import build_eval_set, load_chunks
+from mixlab.papers.random_mixing.evalsets import build_eval_set, load_chunks
 from mixlab.data.stem_store import StemStore
 from mixlab.metrics.sdx import sdx_sdr
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from mixlab.papers.random_mixing import fig3 as F3
-from mixlab.papers.random_mixing import shifts as S
+from mixlab.papers.random_mixing import fig4_fig5 as S
 from mixlab.papers.random_mixing.fig1 import plot_fig1
 from mixlab.papers.spread import count, pm
 from mixlab.plots.save import save_figure

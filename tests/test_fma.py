@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from mixlab.data.fma import ClipRule, ClipStore, clip_starts, decode, prepare_subset
-from mixlab.data.fma_synth import PLANTED, FMASynthSpec, build_fma_corpus
+from mixlab.papers.mixit.fma import ClipRule, ClipStore, clip_starts, decode, prepare_subset
+from mixlab.papers.mixit.fma_synth import PLANTED, FMASynthSpec, build_fma_corpus
 
 RATE = 44100
 

@@ -55,7 +55,7 @@ def test_paper_a_amp_training_stops_on_sigusr1_and_resumes_on_cuda(tiny_store, t
 def test_paper_b_mixit_pretraining_with_amp_on_cuda(tmp_path):
     clips = _clip_store(tmp_path / "clips")
     spec = _pre_spec(steps=4)
-    res = subprocess.run(_launch(["train-mixit", "--spec", json.dumps(spec), "--clips", clips, "--out",
+    res = subprocess.run(_launch(["train", "--spec", json.dumps({**spec, "inputs": {"clips": str(clips)}}), "--out",
                                   tmp_path / "pre.pt", "--resume-dir", tmp_path / "r", "--device", "cuda"]),
                          env=_env(tmp_path), capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr

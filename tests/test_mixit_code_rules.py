@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from mixlab.data.fma import ClipRule, Reject, clip_starts
+from mixlab.papers.mixit.fma import ClipRule, Reject, clip_starts
 from mixlab.losses.snr import neg_thresholded_snr_code, neg_thresholded_snr_silent_safe
 from mixlab.papers.mixit.channel_selection import choose, chunk_votes
 

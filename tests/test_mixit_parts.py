@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from mixlab.papers.mixit.channel_selection import resolve_votes, snr_matrix
-from mixlab.data.activity import detect_store
-from mixlab.data.dynamic_mixing import TARGET_RMS, DynamicMixSampler
+from mixlab.papers.mixit.activity import detect_store
+from mixlab.papers.mixit.dynamic_mixing import TARGET_RMS, DynamicMixSampler
 from mixlab.data.stem_store import StemStore
 from mixlab.models.bs_locoformer import BSLocoformer, BSLocoformerConfig, select_outputs
 from mixlab.train.schedule import lr_at
@@ -91,8 +91,8 @@ def test_channel_votes():
 
 def test_mixtures_of_mixtures_at_a_drawn_snr(tmp_path):
     """mom_snr_db: the first mixture rescaled so that 10 log10(P1 / P2) ~ U(lo, hi); the windows are the same."""
-    from mixlab.data.fma import ClipStore
-    from mixlab.data.mixit_pairs import MixITPairSampler
+    from mixlab.papers.mixit.fma import ClipStore
+    from mixlab.papers.mixit.mixit_pairs import MixITPairSampler
     from tests.test_mixit_train import _clip_store
 
     clips = ClipStore(_clip_store(tmp_path / "clips"))

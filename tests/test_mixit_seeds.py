@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from mixlab.config import load
-from mixlab.papers.mixit import effects as E
+from mixlab.papers.mixit import claims as E
 from mixlab.papers.mixit import experiments as X
 from mixlab.papers.mixit.tables import build_table, write_table
 from tests.conftest import CONFIGS, run_cli

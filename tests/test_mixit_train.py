@@ -7,12 +7,12 @@ import pytest
 import torch
 
 from mixlab.papers.mixit.channel_selection import select_channels
-from mixlab.data.activity import detect_store
+from mixlab.papers.mixit.activity import detect_store
 from mixlab.data.stem_store import build_store
 from mixlab.data.tracks import list_tracks
 from mixlab.models.io import load_model
 from mixlab.train import checkpoint
-from mixlab.papers.mixit.recipe import train
+from tests.conftest import train_b as train
 from tests.test_mixit_parts import TINY_MODEL
 
 RATE = 8000
@@ -39,7 +39,7 @@ def _clip_store(out, n_files=3, seconds=3.0, clip_seconds=2.0):
 
 
 def _pre_spec(steps=6):
-    return {"stage": "pretrain", "model": {"name": "bs_locoformer", **TINY_MODEL},
+    return {"recipe": "mixit.pretrain", "model": {"name": "bs_locoformer", **TINY_MODEL},
             "train": {"steps": steps, "epoch_steps": 3, "batch_size": 2, "lr": 1e-3, "warmup_steps": 2,
                       "decay": 0.9, "checkpoint_every": 2, "log_every": 1, "seed": 0}}
 
@@ -74,7 +74,7 @@ def test_pretrain_resumes_channels_and_finetune(tiny_corpus, tiny_store, tmp_pat
     (tmp_path / "channels.json").write_text(json.dumps(sel))
 
     activity = detect_store(tiny_store, tmp_path / "act.json", segment_seconds=1.0, n_chunks=4, progress=lambda m: None)
-    ft = {"stage": "finetune", "model": {"name": "bs_locoformer", **TINY_MODEL, "n_outputs": 4},
+    ft = {"recipe": "mixit.finetune", "model": {"name": "bs_locoformer", **TINY_MODEL, "n_outputs": 4},
           "train": {"steps": 3, "epoch_steps": 3, "batch_size": 2, "lr": 1e-3, "checkpoint_every": 2,
                     "log_every": 1, "seed": 0, "freeze_separator": True}}
     train(ft, tmp_path / "ft.pt", tmp_path / "r2", store=tiny_store, activity=tmp_path / "act.json",
@@ -86,7 +86,7 @@ def test_pretrain_resumes_channels_and_finetune(tiny_corpus, tiny_store, tmp_pat
     assert sep and all(torch.equal(tuned[k], pre[k]) for k in sep)            # frozen
     assert any(not torch.equal(tuned[k], pre[k]) for k in enc)                # encoder learned
     ft_model, spec = load_model(tmp_path / "ft.pt")
-    assert ft_model(torch.zeros(1, 2, 4000)).shape == (1, 4, 2, 4000) and spec["init"] == "pretrained"
+    assert ft_model(torch.zeros(1, 2, 4000)).shape == (1, 4, 2, 4000) and spec["inputs"]["init"] == str(tmp_path / "pre.pt")
 
     scratch = {**ft, "train": {**ft["train"], "freeze_separator": False}}
     train(scratch, tmp_path / "scratch.pt", tmp_path / "r3", store=tiny_store, activity=activity, log=lambda m: None)
@@ -126,7 +126,7 @@ def test_validation_keeps_the_best_checkpoints_and_averages_them(tiny_corpus, ti
     valid_store = build_store(tiny_corpus, "valid", list_tracks(tiny_corpus, "valid"), tmp_path / "valid", RATE,
                               progress=lambda m: None)
     activity = detect_store(tiny_store, tmp_path / "act.json", segment_seconds=1.0, n_chunks=4, progress=lambda m: None)
-    ft = {"stage": "finetune", "model": {"name": "bs_locoformer", **TINY_MODEL, "n_outputs": 4},
+    ft = {"recipe": "mixit.finetune", "model": {"name": "bs_locoformer", **TINY_MODEL, "n_outputs": 4},
           "train": {"steps": 3, "epoch_steps": 3, "batch_size": 2, "lr": 1e-3, "checkpoint_every": 2, "log_every": 1,
                     "seed": 0, "validate_every": 1, "keep_best": 2, "average_best": True, "valid_chunks": 5}}
     logs = []

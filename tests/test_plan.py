@@ -73,8 +73,8 @@ def _job_target(job):
 
     from mixlab.cli.data import IMPORT_KEYS
     from mixlab.separate import SETTINGS as SEPARATE_KEYS
-    from mixlab.data.fma import ClipRule
-    from mixlab.data.fma_synth import FMASynthSpec
+    from mixlab.papers.mixit.fma import ClipRule
+    from mixlab.papers.mixit.fma_synth import FMASynthSpec
     from mixlab.data.synth import SynthSpec
 
     return {"synth": [f.name for f in fields(SynthSpec)], "fma-synth": [f.name for f in fields(FMASynthSpec)],
@@ -115,3 +115,34 @@ def test_a_job_spec_key_the_job_does_not_take_is_named(tmp_path):
     with pytest.raises(SystemExit) as exit_:    # an argument the parser rejects: exit 2, a one-line message
         main(["separate", str(tmp_path), "--model", str(tmp_path / "missing.pt")])
     assert exit_.value.code == 2
+
+
+def test_training_jobs_name_their_recipe_and_inputs(demo):
+    """What `mixlab train --spec` gets, for both papers: the recipe, its inputs under the run's folder, the model,
+    training and separation settings; every recipe takes every train key the plan writes."""
+    from mixlab.papers import defaults
+
+    a = demo.train_job("fig1", "p0.50", "R")
+    assert a["recipe"] == "random_mixing" and a["inputs"] == {"stores": demo.train_stores("fig1", "p0.50", "R")}
+    assert a["separate"] == demo.P["separate"]
+    pre = demo.mixit_pretrain_job("small", "large", "R")
+    assert pre["recipe"] == "mixit.pretrain" and pre["inputs"] == {"clips": "R/fma/large"}
+    scratch = demo.mixit_finetune_job("small_scratch_full", "R")
+    assert scratch["recipe"] == "mixit.finetune" and not {"init", "channels"} & set(scratch["inputs"])
+    tuned = demo.mixit_finetune_job("small_fma-large_full", "R")["inputs"]
+    assert tuned["init"] == "R/mixit/pretrained/small_large.pt" and tuned["channels"] == "R/mixit/channels/small_large.json"
+    for job in (a, pre, scratch):
+        assert set(job["train"]) <= set(defaults(job["recipe"])), job["recipe"]
+
+
+def test_every_target_has_its_caption_and_paper_b_its_score_tables(demo):
+    targets = ("fig1", "fig2", "fig3", "fig4", "fig5", "table1", "effects_a", "mixit", "effects_b", "released", "training")
+    captions = {t: demo.caption(t) for t in targets}
+    assert len(set(captions.values())) == len(targets)                    # each says what its target is
+    assert all("demo" in c for t, c in captions.items() if t != "released") and "synthetic" in captions["released"]
+    with pytest.raises(KeyError):
+        demo.caption("fig9")
+    rows, seeds = demo.mixit_rows()["table1"], demo.mixit_seeds()
+    scores = demo.mixit_table_scores("table1", "R")
+    assert len(scores["csdr"]) == len(scores["usdr"]) == len(rows) * len(seeds)
+    assert scores["csdr"][0] == f"R/scores/test/mixit/{demo.mixit_seeded_ids(rows[0][1])[0]}.csv"

@@ -19,7 +19,7 @@ import yaml
 
 import mixlab.models
 from mixlab.models.registry import build_model
-from mixlab.models.released import (CheckpointError, bare_state_dict, import_checkpoint, read_merged_config,
+from mixlab.papers.mixit.checkpoint_import import (CheckpointError, bare_state_dict, import_checkpoint, read_merged_config,
                                     to_mixlab, to_official, weight_sizes)
 from tests.conftest import REPO
 
@@ -209,9 +209,9 @@ def test_fine_tuning_starts_from_a_released_mixit_model(tmp_path, tiny_store):
     run of this scale: the architecture must match, how it trains is the fine-tuning's own."""
     import json as _json
 
-    from mixlab.data.activity import detect_store
+    from mixlab.papers.mixit.activity import detect_store
     from mixlab.models.bs_locoformer import band_widths
-    from mixlab.papers.mixit.recipe import train
+    from tests.conftest import train_b as train
     from tests.test_mixit_parts import TINY_MODEL
 
     pre = {"name": "bs_locoformer", **TINY_MODEL, "n_outputs": 6, "chunk_seconds": 6.0, "dropout": 0.1}
@@ -230,7 +230,7 @@ def test_fine_tuning_starts_from_a_released_mixit_model(tmp_path, tiny_store):
     import_checkpoint(folder, tmp_path / "pre.pt", drop_last_frame=False, progress=lambda m: None)
     (tmp_path / "channels.json").write_text(_json.dumps({"channels": [5, 0, 3, 1]}))
     activity = detect_store(tiny_store, tmp_path / "act.json", segment_seconds=1.0, n_chunks=4, progress=lambda m: None)
-    ft = {"stage": "finetune", "model": {"name": "bs_locoformer", **TINY_MODEL, "n_outputs": 4, "dropout": 0.0},
+    ft = {"recipe": "mixit.finetune", "model": {"name": "bs_locoformer", **TINY_MODEL, "n_outputs": 4, "dropout": 0.0},
           "train": {"steps": 1, "epoch_steps": 1, "batch_size": 2, "lr": 1e-3, "checkpoint_every": 1, "seed": 0}}
     logs = []
     train(ft, tmp_path / "ft.pt", tmp_path / "r", store=tiny_store, activity=activity, init=tmp_path / "pre.pt",

@@ -2,7 +2,7 @@ import numpy as np
 import pyloudnorm
 import pytest
 
-from mixlab.data.sampling import MixSampler
+from mixlab.papers.random_mixing.sampling import MixSampler
 from mixlab.data.stem_store import StemStore
 
 CHUNK = 4000
@@ -71,7 +71,7 @@ def test_loudness_normalization_one_gain(store):
 
 
 def test_silent_mixture_is_left_alone():
-    from mixlab.data.sampling import LoudnessNormalizer
+    from mixlab.papers.random_mixing.sampling import LoudnessNormalizer
 
     assert LoudnessNormalizer(8000).gain(np.zeros((2, 8000), dtype=np.float32)) == 1.0
 
@@ -144,7 +144,7 @@ def test_infinite_time_shift_is_within_song_random_mixing(store):
 
 @pytest.fixture(scope="module")
 def bank(tiny_store, tmp_path_factory):
-    from mixlab.data.pitch_bank import build_pitch_bank
+    from mixlab.papers.random_mixing.pitch_bank import build_pitch_bank
 
     return build_pitch_bank(tiny_store, tmp_path_factory.mktemp("bank") / "p+2", 2, progress=lambda m: None)
 
@@ -155,7 +155,7 @@ def pooled(tiny_store, bank):
 
 
 def test_pitch_bank_copies_are_tagged_aligned_and_shifted(pooled, store, bank):
-    from mixlab.data.pitch_bank import build_pitch_bank
+    from mixlab.papers.random_mixing.pitch_bank import build_pitch_bank
 
     n = len(store)
     assert len(pooled) == 2 * n

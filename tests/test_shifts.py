@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from mixlab.data.shifts import build_shifted_testset, draw_shifts, pitch_shift, time_shift
+from mixlab.papers.random_mixing.shifted_testsets import build_shifted_testset, draw_shifts, pitch_shift, time_shift
 from mixlab.data.tracks import list_tracks, load_stems, track_dir
 
 

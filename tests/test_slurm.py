@@ -113,7 +113,7 @@ def test_fig1_on_slurm_with_a_requeued_training_equals_a_local_run(slurm_cluster
 
     local = _workdir(tmp_path / "local")
     _snakemake(local, "--cores", "2", target)
-    for rel in ("results/fig1.csv", "results/tiny/scores/test/fig1/p1.00.csv"):
+    for rel in ("results/tiny/fig1.csv", "results/tiny/scores/test/fig1/p1.00.csv"):
         assert (on_slurm / rel).read_text() == (local / rel).read_text(), rel
     for m in ("p1.00",):
         a = checkpoint.load(on_slurm / f"results/tiny/models/fig1/{m}.pt")["state_dict"]

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mixlab.data.song_level import build_song_level_store, song_level_plan
+from mixlab.papers.random_mixing.song_level import build_song_level_store, song_level_plan
 from mixlab.data.stem_store import StemStore
 from mixlab.papers.random_mixing.tables import table1, write_table1
 

@@ -63,7 +63,7 @@ def test_entangled_songs_rest_for_whole_bars_and_leave_the_plain_corpus_alone():
 
 
 def test_the_fma_like_corpus_can_hold_entangled_songs():
-    from mixlab.data.fma_synth import _song_audio
+    from mixlab.papers.mixit.fma_synth import _song_audio
 
     plain = _song_audio(0, 3, 8000, 12.0)
     np.testing.assert_array_equal(plain, _song_audio(0, 3, 8000, 12.0, entangled=False))

@@ -22,8 +22,8 @@ def _spec(steps, every=4):
 
 
 def _train_args(spec, store, out, resume):
-    return ["train", "--spec", json.dumps(spec), "--store", store, "--out", out, "--resume-dir", resume,
-            "--threads", "1"]
+    spec = {**spec, "recipe": "random_mixing", "inputs": {"stores": [str(store)]}}
+    return ["train", "--spec", json.dumps(spec), "--out", out, "--resume-dir", resume, "--threads", "1"]
 
 
 def _weights(path):
@@ -59,7 +59,7 @@ def test_killed_run_resumes_to_identical_weights(tiny_store, tmp_path):
 
 
 def test_resume_refuses_a_different_spec(tiny_store, tmp_path):
-    from mixlab.papers.random_mixing.recipe import train
+    from tests.conftest import train_a as train
 
     resume = tmp_path / "resume"
     with pytest.raises(KeyboardInterrupt):
@@ -86,7 +86,7 @@ def test_model_file_loads_and_separates(tiny_store, tiny_corpus, tmp_path):
 def test_finished_run_is_restored_not_retrained(tiny_store, tmp_path):
     """A job killed after writing its model but before Snakemake recorded it: Snakemake deletes the
     output and reruns the job, which restores the finished state instead of training from step 0."""
-    from mixlab.papers.random_mixing.recipe import train
+    from tests.conftest import train_a as train
 
     spec = {**_spec(steps=4, every=2), "train": {**_spec(4)["train"], "snapshot_every": 2}}
     out, resume, snaps = tmp_path / "m.pt", tmp_path / "resume", tmp_path / "m.snapshots"
@@ -118,7 +118,7 @@ def test_finished_run_is_restored_not_retrained(tiny_store, tmp_path):
 
 
 def test_final_state_of_another_spec_is_not_restored(tiny_store, tmp_path):
-    from mixlab.papers.random_mixing.recipe import train
+    from tests.conftest import train_a as train
 
     out, resume = tmp_path / "m.pt", tmp_path / "resume"
     train(_spec(steps=2), tiny_store, out, resume, log=lambda m: None)
@@ -134,14 +134,14 @@ def test_accumulate_2_x_batch_2_trains_like_batch_4(paper, tiny_store, tmp_path)
     """train.accumulate in each paper's recipe: two micro-batches of 2 take the steps of one batch of 4 (Paper B's
     pre-training without dropout, whose masks are drawn per forward); the validation runs in micro-batches."""
     if paper == "A":
-        from mixlab.papers.random_mixing.recipe import train
+        from tests.conftest import train_a as train
 
         def run(name, **kw):
             spec = _spec(steps=3)
             spec["train"].update(batch_size=4, **kw)
             return train(spec, tiny_store, tmp_path / f"{name}.pt", tmp_path / name, log=lambda m: None)
     else:
-        from mixlab.papers.mixit.recipe import train
+        from tests.conftest import train_b as train
         from tests.test_mixit_train import _clip_store, _pre_spec
 
         clips = _clip_store(tmp_path / "clips", n_files=4)
@@ -154,3 +154,16 @@ def test_accumulate_2_x_batch_2_trains_like_batch_4(paper, tiny_store, tmp_path)
     one, two = _weights(run("one")), _weights(run("two", accumulate=2))
     for k, v in one.items():
         torch.testing.assert_close(two[k], v, rtol=1e-4, atol=1e-6, msg=k)
+
+
+def test_the_one_entry_names_a_recipe_or_key_it_does_not_know(tiny_store, tmp_path):
+    from mixlab.config import ConfigError
+    from mixlab.papers import train
+
+    spec = {**_spec(2), "recipe": "random_mix", "inputs": {"stores": [str(tiny_store)]}}
+    with pytest.raises(ConfigError, match="'random_mix' is not a recipe; choose one of random_mixing, mixit.pretrain"):
+        train(spec, tmp_path / "m.pt", tmp_path / "r")
+    spec = {**spec, "recipe": "mixit.pretrain"}          # Paper A's keys are not Paper B's
+    with pytest.raises(ConfigError, match="unknown train key.*'ema_decay'.*'mixit.pretrain'"):
+        train(spec, tmp_path / "m.pt", tmp_path / "r")
+    assert not (tmp_path / "r").exists()                  # refused before anything was written

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from mixlab.papers.mixit import experiments as _mx
 from mixlab.papers.random_mixing import experiments as _exp
+from mixlab.papers.random_mixing.defaults import DEFAULTS as _A_DEFAULTS
 from mixlab.train.defaults import same_training
 
 
@@ -51,7 +52,8 @@ class Plan:
         run = self.runs[exp][model]
         # the paper's standard pitch-shift augmentation unless the run says otherwise (Fig. 5b, Table 1)
         train = {**self.P["train"], "pitch_max": self.P["augment"]["pitch_max"], **run["train"]}
-        spec = {"model": {**self.P["model"], "sample_rate": self.P["sample_rate"]}, "train": train}
+        spec = {"recipe": "random_mixing", "model": {**self.P["model"], "sample_rate": self.P["sample_rate"]},
+                "train": train}
         if "tracks" in run:
             spec["tracks"] = run["tracks"]
         # how the workflow separates with it: written into the model file, so `mixlab separate` by hand
@@ -69,11 +71,11 @@ class Plan:
             return {**rate, **P["synth"]}
         if job == "import-musdb":            # mixlab.data.musdb_import.import_musdb
             return {**rate, **{k: v for k, v in (P.get("musdb") or {}).items() if v is not None}}
-        if job == "fma-synth":               # mixlab.data.fma_synth.FMASynthSpec
+        if job == "fma-synth":               # mixlab.papers.mixit.fma_synth.FMASynthSpec
             return {**rate, **M["fma"]}
-        if job == "fma-prep":                # mixlab.data.fma.ClipRule
+        if job == "fma-prep":                # mixlab.papers.mixit.fma.ClipRule
             return {**rate, **M["clips"]}
-        if job == "activity":                # mixlab.data.activity.detect_store
+        if job == "activity":                # mixlab.papers.mixit.activity.detect_store
             return dict(M["activity"])
         if job == "separate":                # chunking of mixlab.separate.overlap_add
             if exp in ("mixit", "released"):  # Paper B: 12 s chunks with 6 s overlap (time domain)
@@ -99,7 +101,7 @@ class Plan:
             rows.append(({"model": "p1.00", "kind": "time", "value": 0.0, "mode": ""}, "fig1", "p1.00"))
         for m in self.models.get("fig5", []):
             t = self.runs["fig5"][m]["train"]
-            same = has_p1 and same_training(self.run_spec("fig5", m), self.run_spec("fig1", "p1.00"))
+            same = has_p1 and same_training(self.run_spec("fig5", m), self.run_spec("fig1", "p1.00"), _A_DEFAULTS)
             source = ("fig1", "p1.00") if same else ("fig5", m)
             if "time_shift_s" in t:
                 rows.append(({"model": m, "kind": "time", "value": t["time_shift_s"], "mode": ""}, *source))
@@ -127,6 +129,72 @@ class Plan:
     def mixit_finetune_spec(self, mid: str) -> dict:
         return {**_mx.finetune_spec(self.P["mixit"], self.P["sample_rate"], mid),
                 "separate": self.job_spec("separate", "mixit")}
+
+    # ---- what a training job runs: the run spec with its recipe's inputs (`mixlab train --spec`)
+
+    def train_job(self, exp: str, model: str, res: str) -> dict:
+        """A Paper A training: the run spec and its stem stores (the songs, plus pitch-shifted copies)."""
+        return {**self.run_spec(exp, model), "inputs": {"stores": self.train_stores(exp, model, res)}}
+
+    def mixit_pretrain_job(self, size: str, subset: str, res: str) -> dict:
+        """A MixIT pre-training on the prepared clips of one FMA subset."""
+        return {**self.mixit_pretrain_spec(size), "inputs": {"clips": f"{res}/fma/{subset}"}}
+
+    def mixit_finetune_inputs(self, mid: str, res: str) -> dict:
+        """A fine-tuning's stems, their active segments, the validation songs and, from a pre-trained model,
+        that model and its selected channels."""
+        inputs = {"store": f"{res}/store/train", "valid_store": f"{res}/store/valid",
+                  "activity": f"{res}/mixit/activity.json"}
+        p = _mx.parse_model_id(mid)
+        if p["subset"] is not None:
+            inputs["init"] = f"{res}/mixit/pretrained/{p['size']}_{p['subset']}.pt"
+            inputs["channels"] = f"{res}/mixit/channels/{p['size']}_{p['subset']}.json"
+        return inputs
+
+    def mixit_finetune_job(self, mid: str, res: str) -> dict:
+        return {**self.mixit_finetune_spec(mid), "inputs": self.mixit_finetune_inputs(mid, res)}
+
+    def mixit_seeds(self) -> list[int]:
+        return _mx.seeds(self.P["mixit"])
+
+    def mixit_table_scores(self, table: str, res: str) -> dict[str, list[str]]:
+        """A Paper B table's per-track cSDR and uSDR tables, row-major over the fine-tuning seeds (row 0's first)."""
+        ids = [s for _, m in self.mixit_rows()[table] for s in self.mixit_seeded_ids(m)]
+        return {"csdr": [f"{res}/scores/test/mixit/{s}.csv" for s in ids],
+                "usdr": [f"{res}/usdr/test/mixit/{s}.csv" for s in ids]}
+
+    # ---- the line written beside each figure and table: the scale, the data and the settings it was made with
+
+    def caption(self, target: str) -> str:
+        P = self.P
+        seeds = _exp.fig1_seeds(P)
+        if target == "fig1":
+            return (f"scale={P['scale']}, data={P['dataset']}, {P['sample_rate']} Hz, "
+                    f"{P['train']['steps']} steps x batch {P['train']['batch_size']}, BSS Eval v4 ({P['scorer']} "
+                    f"scorer) median of medians, training seeds {seeds}")
+        what = {
+            "fig2": f"SDX SDR improvement every {P['fig2']['every']} steps, chunks of the training length, "
+                    f"training seed {seeds[0]}",
+            "fig3": f"BSS Eval v4 ({P['scorer']} scorer) median of medians, average of stems, "
+                    f"(a) one training seed, (b) song subsets {P['fig3']['subset_seeds']}",
+            "fig4": f"per-stem shifted test sets, seeds {P['fig4']['seeds']} x training seeds {seeds}, mean ± std over seeds",
+            "fig5": "original mixes with per-stem shifts in training, unmodified test set, one training seed per model",
+            "table1": "trained on original mixes (p = 1) of each set, "
+                      + (f"pitch copies up to ±{P['table1']['pitch_max']} st" if P["table1"]["pitch_max"] else "no pitch copies"),
+            "effects_a": f"Fig. 1 training seeds {seeds}; criteria fixed in mixlab.papers.random_mixing.claims",
+        }
+        if target in what:
+            return _exp.caption(P, what[target])
+        if target == "mixit":
+            return _mx.caption(P)
+        if target == "effects_b":
+            return _mx.caption(P) + "; criteria fixed in mixlab.papers.mixit.claims"
+        if target == "released":
+            return (f"the authors' released models, separated and scored by mixlab ({P['scorer']} BSS Eval scorer), "
+                    f"data={P['dataset']}, {P['sample_rate']} Hz")
+        if target == "training":
+            return f"scale={P['scale']}, data={P['dataset']}: training loss per logged step (dashed: validation loss)"
+        raise KeyError(f"no caption for {target!r}")
 
     def crosscheck_pairs(self, exp: str, n: int) -> list[tuple[str, str]]:
         """A seeded sample of n (model, test track) pairs of an experiment that museval rescores."""

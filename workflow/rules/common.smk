@@ -8,8 +8,6 @@ sys.path.insert(0, str(Path(workflow.basedir).parent / "src"))
 
 from mixlab.config import ConfigError
 from mixlab.config import validate_run as _validate_run
-from mixlab.papers.random_mixing import experiments as _exp
-from mixlab.papers.mixit import experiments as _mx
 from mixlab.data import synth as _synth
 from mixlab.data.layout import STEMS as _STEMS
 from mixlab import plan as _plan
@@ -130,9 +128,9 @@ def crosscheck_input(exp):
     return []
 
 
-def run_spec(exp, model):
+def train_job(exp, model):
     try:
-        return PLAN.run_spec(exp, model)
+        return PLAN.train_job(exp, model, RES)
     except KeyError as exc:
         raise WorkflowError(exc.args[0])
 
@@ -225,7 +223,7 @@ def chunk_samples():
 def fma_source_root(subset):
     """FMA root for one subset's preparation; a wrong root is named while the DAG is built."""
     if P["mixit"]["fma"] == "fma":
-        from mixlab.data.fma import check_fma_root
+        from mixlab.papers.mixit.fma import check_fma_root
 
         if not P["fma_root"]:
             raise WorkflowError("missing config key 'fma_root': this target pre-trains on real FMA; pass "
@@ -235,15 +233,6 @@ def fma_source_root(subset):
             raise WorkflowError(problem)
         return P["fma_root"]
     return f"{RES}/corpus/fma"
-
-
-def finetune_inputs(w):
-    inputs = {"store": f"{RES}/store/train", "valid": f"{RES}/store/valid", "activity": f"{RES}/mixit/activity.json"}
-    p = _mx.parse_model_id(w.model)
-    if p["subset"] is not None:
-        inputs["init"] = f"{RES}/mixit/pretrained/{p['size']}_{p['subset']}.pt"
-        inputs["channels"] = f"{RES}/mixit/channels/{p['size']}_{p['subset']}.json"
-    return inputs
 
 
 def released_input(model):

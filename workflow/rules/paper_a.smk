@@ -21,7 +21,7 @@ rule train:
         snapshots=directory(f"{RES}/models/{{exp}}/{{model}}.snapshots"),
         history=f"{RES}/models/{{exp}}/{{model}}.history.csv",
     params:
-        spec=lambda w: json.dumps(run_spec(w.exp, w.model)),
+        spec=lambda w: json.dumps(train_job(w.exp, w.model)),
         resume=lambda w: f"{RES}/resume/{w.exp}/{w.model}",
         device=job_device("train"),
         # threads per process: one process per GPU when the job has several
@@ -34,7 +34,7 @@ rule train:
     log:
         f"{RES}/logs/train/{{exp}}/{{model}}.log",
     shell:
-        "python -m mixlab launch --gpus {resources.gpu} -- python -m mixlab train --spec {params.spec:q} --store {input.stores:q} --out {output.model:q}"
+        "python -m mixlab launch --gpus {resources.gpu} -- python -m mixlab train --spec {params.spec:q} --out {output.model:q}"
         " --snapshots {output.snapshots:q} --resume-dir {params.resume:q} --device {params.device}"
         " --threads {params.threads} >> {log:q} 2>&1"
 
@@ -147,11 +147,7 @@ rule fig1:
     params:
         p=[p for p, _, _ in FIG1_MODELS],
         seeds=[seed for _, seed, _ in FIG1_MODELS],
-        caption=(
-            f"scale={SCALE}, data={P['dataset']}, {P['sample_rate']} Hz, "
-            f"{P['train']['steps']} steps x batch {P['train']['batch_size']}, BSS Eval v4 ({P['scorer']} scorer) median of medians, "
-            f"training seeds {_exp.fig1_seeds(P)}"
-        ),
+        caption=PLAN.caption("fig1"),
     threads: job_threads("light", "a")
     resources:
         **job_resources("light", "a"),
@@ -174,7 +170,7 @@ rule fig2:
         md=f"{RES}/fig2.md",
     params:
         p=FIG2_P,
-        caption=_exp.caption(P, f"SDX SDR improvement every {P['fig2']['every']} steps, chunks of the training length, training seed {_exp.fig1_seeds(P)[0]}"),
+        caption=PLAN.caption("fig2"),
     threads: job_threads("light", "a")
     resources:
         **job_resources("light", "a"),
@@ -200,8 +196,7 @@ rule fig3:
         models=EXPERIMENT_MODELS.get("fig3", []),
         examples=P["train"]["steps"] * P["train"]["batch_size"],
         songs=len(tracks("train")),
-        caption=_exp.caption(P, f"BSS Eval v4 ({P['scorer']} scorer) median of medians, average of stems, "
-                               f"(a) one training seed, (b) song subsets {P['fig3']['subset_seeds']}"),
+        caption=PLAN.caption("fig3"),
     threads: job_threads("light", "a")
     resources:
         **job_resources("light", "a"),
@@ -225,7 +220,7 @@ rule fig4:
         md=f"{RES}/fig4.md",
     params:
         rows=json.dumps([labels for labels, _, _ in FIG4_ROWS]),
-        caption=_exp.caption(P, f"per-stem shifted test sets, seeds {P['fig4']['seeds']} x training seeds {_exp.fig1_seeds(P)}, mean ± std over seeds"),
+        caption=PLAN.caption("fig4"),
     threads: job_threads("light", "a")
     resources:
         **job_resources("light", "a"),
@@ -248,7 +243,7 @@ rule fig5:
         md=f"{RES}/fig5.md",
     params:
         rows=json.dumps([labels for labels, _, _ in PLAN.fig5_rows()]),
-        caption=_exp.caption(P, "original mixes with per-stem shifts in training, unmodified test set, one training seed per model"),
+        caption=PLAN.caption("fig5"),
     threads: job_threads("light", "a")
     resources:
         **job_resources("light", "a"),
@@ -270,8 +265,7 @@ rule table1:
         tex=f"{RES}/table1.tex",
     params:
         models=EXPERIMENT_MODELS["table1"],
-        caption=_exp.caption(P, "trained on original mixes (p = 1) of each set, "
-                        + (f"pitch copies up to ±{P['table1']['pitch_max']} st" if P["table1"]["pitch_max"] else "no pitch copies")),
+        caption=PLAN.caption("table1"),
     threads: job_threads("light", "a")
     resources:
         **job_resources("light", "a"),
@@ -291,7 +285,7 @@ rule effects_a:
     output:
         f"{RES}/effects_a.md",
     params:
-        caption=_exp.caption(P, f"Fig. 1 training seeds {_exp.fig1_seeds(P)}; criteria fixed in mixlab.papers.random_mixing.effects"),
+        caption=PLAN.caption("effects_a"),
     threads: job_threads("light", "a")
     resources:
         **job_resources("light", "a"),

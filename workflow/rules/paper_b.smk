@@ -3,7 +3,7 @@
 
 
 M = P["mixit"]
-MIXIT_ROWS = _mx.table_rows(M)
+MIXIT_ROWS = PLAN.mixit_rows()
 PAPER_B = [f"{RES}/mixit/table{i}.{x}" for i in (1, 2, 3) for x in ("md", "csv", "tex")] + [f"{RES}/mixit/effects.md"]
 # with released_root: the authors' released Table 1 and 3 models scored here, beside the paper's numbers
 PAPER_B_RELEASED = [f"{RES}/mixit/released/table{i}.{x}" for i in (1, 3) for x in ("md", "csv")]
@@ -96,7 +96,7 @@ else:
             model=f"{RES}/mixit/pretrained/{{size}}_{{subset}}.pt",
             history=f"{RES}/mixit/pretrained/{{size}}_{{subset}}.history.csv",
         params:
-            spec=lambda w: json.dumps(PLAN.mixit_pretrain_spec(w.size)),
+            spec=lambda w: json.dumps(PLAN.mixit_pretrain_job(w.size, w.subset, RES)),
             resume=lambda w: f"{RES}/resume/mixit/pretrained/{w.size}_{w.subset}",
             device=job_device("train", "b"),
             threads=lambda w, threads: max(1, threads // max(1, job_class("train", "b")["gpu"])),
@@ -108,7 +108,7 @@ else:
         log:
             f"{RES}/logs/mixit/pretrain/{{size}}_{{subset}}.log",
         shell:
-            "python -m mixlab launch --gpus {resources.gpu} -- python -m mixlab train-mixit --spec {params.spec:q} --clips {input.clips:q}"
+            "python -m mixlab launch --gpus {resources.gpu} -- python -m mixlab train --spec {params.spec:q}"
             " --out {output.model:q} --resume-dir {params.resume:q} --device {params.device} --threads {params.threads}"
             " >> {log:q} 2>&1"
 
@@ -156,13 +156,12 @@ rule select_channels:
 
 rule finetune_mixit:
     input:
-        unpack(finetune_inputs),
+        unpack(lambda w: PLAN.mixit_finetune_inputs(w.model, RES)),
     output:
         model=f"{RES}/models/mixit/{{model}}.pt",
         history=f"{RES}/models/mixit/{{model}}.history.csv",
     params:
-        spec=lambda w: json.dumps(PLAN.mixit_finetune_spec(w.model)),
-        init=lambda w, input: ["--init", input.init, "--channels", input.channels] if "init" in input.keys() else [],
+        spec=lambda w: json.dumps(PLAN.mixit_finetune_job(w.model, RES)),
         resume=lambda w: f"{RES}/resume/mixit/{w.model}",
         device=job_device("train", "b"),
         threads=lambda w, threads: max(1, threads // max(1, job_class("train", "b")["gpu"])),
@@ -174,25 +173,24 @@ rule finetune_mixit:
     log:
         f"{RES}/logs/mixit/finetune/{{model}}.log",
     shell:
-        "python -m mixlab launch --gpus {resources.gpu} -- python -m mixlab train-mixit --spec {params.spec:q} --store {input.store:q}"
-        " --valid-store {input.valid:q} --activity {input.activity:q} {params.init:q} --out {output.model:q} --resume-dir {params.resume:q}"
-        " --device {params.device} --threads {params.threads} >> {log:q} 2>&1"
+        "python -m mixlab launch --gpus {resources.gpu} -- python -m mixlab train --spec {params.spec:q}"
+        " --out {output.model:q} --resume-dir {params.resume:q} --device {params.device} --threads {params.threads}"
+        " >> {log:q} 2>&1"
 
 
 rule mixit_table:
     input:
         # row-major over the fine-tuning seeds: row 0's seeds first
-        csdr=lambda w: [f"{RES}/scores/test/mixit/{s}.csv" for _, m in MIXIT_ROWS[w.table] for s in _mx.seeded_ids(M, m)],
-        usdr=lambda w: [f"{RES}/usdr/test/mixit/{s}.csv" for _, m in MIXIT_ROWS[w.table] for s in _mx.seeded_ids(M, m)],
+        unpack(lambda w: PLAN.mixit_table_scores(w.table, RES)),
         crosscheck=crosscheck_input("mixit"),
     output:
         report(multiext(f"{RES}/mixit/{{table}}", ".md", ".csv", ".tex"), category="Paper B",
                caption="../report/mixit_table.rst"),
     params:
         rows=lambda w: json.dumps([labels for labels, _ in MIXIT_ROWS[w.table]]),
-        seeds=["--seeds", *map(str, _mx.seeds(M))] if len(_mx.seeds(M)) > 1 else [],
+        seeds=["--seeds", *map(str, PLAN.mixit_seeds())] if len(PLAN.mixit_seeds()) > 1 else [],
         out=lambda w: f"{RES}/mixit/{w.table}.md",
-        caption=lambda w: _mx.caption(P),
+        caption=PLAN.caption("mixit"),
     threads: job_threads("light", "b")
     resources:
         **job_resources("light", "b"),
@@ -211,7 +209,7 @@ rule effects_b:
     output:
         f"{RES}/mixit/effects.md",
     params:
-        caption=_mx.caption(P) + "; criteria fixed in mixlab.papers.mixit.effects",
+        caption=PLAN.caption("effects_b"),
     threads: job_threads("light", "b")
     resources:
         **job_resources("light", "b"),
@@ -237,8 +235,7 @@ rule released_table:
         models=lambda w: [m for _, m in MIXIT_ROWS[w.rtable]],
         published=lambda w: json.dumps(P["paper_b_published"]),
         out=lambda w: f"{RES}/mixit/released/{w.rtable}.md",
-        caption=f"the authors' released models, separated and scored by mixlab ({P['scorer']} BSS Eval scorer), "
-        f"data={P['dataset']}, {P['sample_rate']} Hz",
+        caption=PLAN.caption("released"),
     threads: job_threads("light", "b")
     resources:
         **job_resources("light", "b"),

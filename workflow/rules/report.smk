@@ -12,7 +12,7 @@ rule training_histories:
         md=f"{RES}/training.md",
     params:
         labels=list(trained_histories()),
-        caption=f"scale={SCALE}, data={P['dataset']}: training loss per logged step (dashed: validation loss)",
+        caption=PLAN.caption("training"),
     threads: job_threads("light", "a")
     resources:
         **job_resources("light", "a"),

@@ -48,25 +48,25 @@ def cmd_store(a):
 
 
 def cmd_shift_testset(a):
-    from mixlab.data.shifts import build_shifted_testset
+    from mixlab.papers.random_mixing.shifted_testsets import build_shifted_testset
 
     build_shifted_testset(a.root, a.out, a.kind, a.value, a.seed, a.sample_rate, progress=log)
 
 
 def cmd_pitch_bank(a):
-    from mixlab.data.pitch_bank import build_pitch_bank
+    from mixlab.papers.random_mixing.pitch_bank import build_pitch_bank
 
     build_pitch_bank(a.store, a.out, a.semitones, progress=log)
 
 
 def cmd_song_level_store(a):
-    from mixlab.data.song_level import build_song_level_store
+    from mixlab.papers.random_mixing.song_level import build_song_level_store
 
     build_song_level_store(a.store, a.out, a.kind, a.seed, a.n_songs, progress=log)
 
 
 def cmd_evalset(a):
-    from mixlab.data.evalsets import build_eval_set
+    from mixlab.papers.random_mixing.evalsets import build_eval_set
     from mixlab.data.stem_store import StemStore
 
     recipe = build_eval_set(StemStore(a.store), a.chunk, a.seeds, a.max_chunks)
@@ -76,7 +76,7 @@ def cmd_evalset(a):
 
 
 def cmd_fma_synth(a):
-    from mixlab.data.fma_synth import FMASynthSpec, build_fma_corpus
+    from mixlab.papers.mixit.fma_synth import FMASynthSpec, build_fma_corpus
 
     spec = FMASynthSpec(**job_spec(a, FMASynthSpec))
     log(f"[fma-synth] {spec}")
@@ -84,7 +84,7 @@ def cmd_fma_synth(a):
 
 
 def cmd_fma_prep(a):
-    from mixlab.data.fma import ClipRule, prepare_subset, subset_dir
+    from mixlab.papers.mixit.fma import ClipRule, prepare_subset, subset_dir
 
     spec = job_spec(a, ClipRule)
     if "sample_rate" not in spec:
@@ -96,7 +96,7 @@ def cmd_fma_prep(a):
 
 
 def cmd_activity(a):
-    from mixlab.data.activity import detect_store
+    from mixlab.papers.mixit.activity import detect_store
 
     detect_store(a.store, a.out, **job_spec(a, ("segment_seconds", "n_chunks")), progress=log)
 

@@ -188,7 +188,7 @@ def cmd_usdr(a):
 
 
 def cmd_import_checkpoint(a):
-    from mixlab.models.released import import_checkpoint
+    from mixlab.papers.mixit.checkpoint_import import import_checkpoint
 
     from mixlab.separate import SETTINGS
 

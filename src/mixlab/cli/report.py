@@ -38,7 +38,7 @@ def cmd_fig1(a):
 
 
 def cmd_effects(a):
-    from mixlab.papers.random_mixing.effects import effects_table
+    from mixlab.papers.random_mixing.claims import effects_table
     from mixlab.papers.verdicts import write_effects
 
     table = effects_table({k: getattr(a, k) for k in ("fig1", "fig2", "fig3", "fig4", "fig5", "table1")})
@@ -47,7 +47,7 @@ def cmd_effects(a):
 
 
 def cmd_mixit_effects(a):
-    from mixlab.papers.mixit.effects import effects_table
+    from mixlab.papers.mixit.claims import effects_table
     from mixlab.papers.verdicts import write_effects
 
     table = effects_table({k: getattr(a, k) for k in ("table1", "table2", "table3")})
@@ -78,7 +78,7 @@ def cmd_fig3(a):
 
 
 def cmd_shift_figure(a):
-    from mixlab.papers.random_mixing.shifts import plot_fig4, plot_fig5, shift_table
+    from mixlab.papers.random_mixing.fig4_fig5 import plot_fig4, plot_fig5, shift_table
 
     rows = json.loads(a.rows)
     if len(rows) != len(a.tables):

@@ -18,19 +18,23 @@ ENGINE_DEFAULTS = {
     "checkpoint_activations": False,
 }
 
-# Paper A (papers/random_mixing/recipe.py)
-TRAIN_DEFAULTS = {
-    **ENGINE_DEFAULTS, "lr": 1e-4, "ema_decay": 0.999, "target_lufs": -14.0, "p_original": 0.0,
-    # sampler variations (see mixlab.data.sampling)
-    "fixed_mixes": None, "time_shift_s": None, "pitch_max": None, "pitch_consistent": True,
-}
-
-
-def same_training(a: dict, b: dict) -> bool:
-    """Whether two run specs train the same model (snapshots taken along the way do not change it)."""
+def same_training(a: dict, b: dict, defaults: dict) -> bool:
+    """Whether two run specs train the same model under a recipe's `defaults` (snapshots taken along the way,
+    the hardware split and the separation settings do not change it)."""
     def norm(spec):
-        train = {**TRAIN_DEFAULTS, **spec["train"]}
+        train = {**defaults, **spec["train"]}
         for key in ("snapshot_every", "workers", "accumulate", "checkpoint_activations"):   # none changes the weights
-            train.pop(key)
-        return {**{k: v for k, v in spec.items() if k != "separate"}, "train": train}
+            train.pop(key, None)
+        return {**{k: v for k, v in spec.items() if k not in ("separate", "inputs")}, "train": train}
     return norm(a) == norm(b)
+
+
+def with_defaults(spec: dict, defaults: dict) -> dict:
+    """The spec with its recipe's defaults filled in; a key the recipe does not take is an error naming it."""
+    from mixlab.config import ConfigError
+
+    unknown = sorted(set(spec.get("train", {})) - set(defaults))
+    if unknown:
+        raise ConfigError(f"unknown train key(s) {', '.join(map(repr, unknown))} for recipe {spec.get('recipe')!r}; "
+                          f"it takes {', '.join(sorted(defaults))}")
+    return {**spec, "train": {**defaults, **spec.get("train", {})}}

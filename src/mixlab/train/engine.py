@@ -45,7 +45,7 @@ import torch
 from mixlab.config import ConfigError
 from mixlab.models import io as model_io
 from mixlab.train import checkpoint, distributed
-from mixlab.train.defaults import ENGINE_DEFAULTS  # noqa: F401  (the settings the engine reads)
+from mixlab.train.defaults import ENGINE_DEFAULTS, with_defaults  # noqa: F401  (ENGINE_DEFAULTS: what it reads)
 from mixlab.train.preemption import StopRequest, stop_here
 
 HISTORY = ("step", "loss", "lr", "valid_loss", "steps_per_s")
@@ -77,14 +77,19 @@ def spec_key(spec: dict) -> str:
     # resumes on other hardware
     train = {k: v for k, v in spec.get("train", {}).items()
              if k not in ("workers", "accumulate", "checkpoint_activations")}
-    # nor do the separation settings the model file carries
-    rest = {k: v for k, v in spec.items() if k != "separate"}
-    return json.dumps({**rest, "train": train}, sort_keys=True)
+    # nor do the separation settings the model file carries, nor where the inputs lie (which ones are given does)
+    rest = {k: v for k, v in spec.items() if k not in ("separate", "inputs")}
+    return json.dumps({**rest, "train": train, "inputs": sorted(spec.get("inputs", {}))}, sort_keys=True)
 
 
-def train(spec: dict, tcfg: dict, make_recipe: Callable, out, resume_dir, device: str = "cpu", log=print,
+def train(spec: dict, defaults: dict, build: Callable, out, resume_dir, device: str = "cpu", log=print,
           snapshots=None) -> Path:
-    """Train `make_recipe(device, rows, log)` under `spec`; write the final weights to `out`."""
+    """Train the recipe `build(spec, inputs, device, log)` makes; write the final weights to `out`.
+
+    `defaults` fill the spec's `train` section (a key they lack is an error) before anything else: the recipe,
+    the resume key and the model file see the same complete spec."""
+    spec = with_defaults(spec, defaults)
+    tcfg = spec["train"]
     key = spec_key(spec)
     if checkpoint.restore_final(out, resume_dir, key, snapshots, log):
         return Path(out)
@@ -93,8 +98,7 @@ def train(spec: dict, tcfg: dict, make_recipe: Callable, out, resume_dir, device
     try:
         torch.manual_seed(tcfg["seed"])
         micro = ranks.micro_batches(tcfg["batch_size"], tcfg.get("accumulate", 1))
-        rows = slice(micro[0].start, micro[-1].stop)
-        recipe = make_recipe(dev, rows, log)
+        recipe = build(spec, spec.get("inputs", {}), dev, log)
         return Engine(recipe, spec, key, tcfg, dev, ranks, micro, log).run(out, resume_dir, snapshots)
     finally:
         distributed.teardown(ranks)

@@ -78,7 +78,7 @@ def _model(M: dict, sample_rate: int, size: str, n_outputs: int) -> dict:
 
 
 def pretrain_spec(M: dict, sample_rate: int, size: str) -> dict:
-    return {"stage": "pretrain", "model": _model(M, sample_rate, size, M["n_outputs"]),
+    return {"recipe": "mixit.pretrain", "model": _model(M, sample_rate, size, M["n_outputs"]),
             "train": {**M["pretrain"], "lr": M["lr"][size]}}
 
 
@@ -88,7 +88,7 @@ def finetune_spec(M: dict, sample_rate: int, mid: str) -> dict:
     train = {**M["finetune"], "lr": M["lr"][p["size"]], "seed": seed}
     if p["mode"] == "frozen":
         train.update(steps=M["frozen_steps"], freeze_separator=True)
-    return {"stage": "finetune", "model": _model(M, sample_rate, p["size"], 4), "train": train}
+    return {"recipe": "mixit.finetune", "model": _model(M, sample_rate, p["size"], 4), "train": train}
 
 
 def caption(P: dict) -> str:

@@ -27,28 +27,8 @@ from mixlab.errors import read_json
 from mixlab.models import build_model
 from mixlab.models.io import load_model
 from mixlab.train import engine
-from mixlab.train.defaults import ENGINE_DEFAULTS
 from mixlab.train.schedule import lr_at
 
-PAPER_B_DEFAULTS = {
-    **ENGINE_DEFAULTS, "epoch_steps": 100, "lr": 1e-3, "weight_decay": 1e-2,
-    "warmup_steps": 0, "decay": 1.0, "decay_start_epoch": 0, "decay_every_epochs": 1, "decay_stop_epoch": None,
-    "grad_clip": 5.0,
-    # fine-tuning only
-    "gain_db": 10.0, "p_drop": 0.05, "freeze_separator": False, "gain_norm": "rms",
-    # the stems' loss: thresholded SNR over both channels, silent only at exact zero (paper), or the
-    # authors' per-channel loss with -60 dB inactivity and weight 0.1 on silent references (code)
-    "snr_loss": "paper",
-    # pre-training only: relative level of the two mixtures (None: as drawn); files held out for validation
-    "mom_snr_db": None, "valid_files": 0,
-    # the MixIT loss over the two mixtures: summed (paper eq. 2) or averaged (the authors' code)
-    "mixit_reduction": "sum",
-    # the least-squares assignment fitted on all channels, or on the first only (the authors' code)
-    "mixit_solve_on": "all",
-    # validation (with validate_every): MoMs (pre-training) or chunks of the validation songs (fine-tuning)
-    "valid_chunks": 64,
-}
-STAGES = ("pretrain", "finetune")
 
 
 def _build(spec: dict, init: str | Path | None, channels: str | Path | None, device, log):
@@ -73,26 +53,6 @@ def _build(spec: dict, init: str | Path | None, channels: str | Path | None, dev
     return model.to(device)
 
 
-def train(spec: dict, out: str | Path, resume_dir: str | Path, device: str = "cpu", log=print,
-          clips: str | Path | None = None, store: str | Path | None = None, activity: str | Path | None = None,
-          init: str | Path | None = None, channels: str | Path | None = None,
-          valid_store: str | Path | None = None) -> Path:
-    stage = spec.get("stage")
-    if stage not in STAGES:
-        raise ValueError(f"spec.stage must be one of {STAGES}, got {stage!r}")
-    unknown = set(spec.get("train", {})) - set(PAPER_B_DEFAULTS)
-    if unknown:
-        raise ValueError(f"unknown train keys: {sorted(unknown)}")
-    tcfg = {**PAPER_B_DEFAULTS, **spec.get("train", {})}
-    spec = {**spec, "train": tcfg, "init": None if init is None else "pretrained"}
-    if stage == "pretrain":
-        make = lambda device, rows, log: pretrain_recipe(spec, tcfg, clips, device, log)
-    else:
-        make = lambda device, rows, log: finetune_recipe(spec, tcfg, store, activity, init, channels, device, log,
-                                                         valid_store)
-    return engine.train(spec, tcfg, make, out, resume_dir, device, log)
-
-
 def _batched_mean(items: list, batch_size: int, loss_of) -> float:
     """Mean of a loss over fixed held-out items, in batches (validation)."""
     total = 0.0
@@ -115,7 +75,7 @@ def _optimise(spec, tcfg, model, describe, batches, loss, validation=None) -> en
                      tcfg["decay_start_epoch"], tcfg["decay_every_epochs"], tcfg["decay_stop_epoch"])
 
     n_train = sum(p.numel() for p in params)
-    line = (f"[train] {spec['stage']} bs_locoformer {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M params "
+    line = (f"[train] {spec['recipe']} bs_locoformer {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M params "
             f"({n_train / 1e6:.2f}M trained), {model.cfg.n_outputs} outputs, {describe}, "
             f"{tcfg['steps']} steps x batch {tcfg['batch_size']} on {next(model.parameters()).device}")
     spec_out = {**spec, "model": {**spec["model"], "n_outputs": model.cfg.n_outputs}}
@@ -123,12 +83,15 @@ def _optimise(spec, tcfg, model, describe, batches, loss, validation=None) -> en
                          loss_format="{:.3f} dB", spec_out=spec_out, validation=validation)
 
 
-def pretrain_recipe(spec, tcfg, clips, device, log) -> engine.Recipe:
-    """MixIT (eq. 2-3): the model separates the sum of two mixtures; efficient least-squares solver."""
-    from mixlab.data.fma import ClipStore
-    from mixlab.data.mixit_pairs import MixITPairSampler, split_files
+def pretrain(spec: dict, inputs: dict, device, log) -> engine.Recipe:
+    """MixIT (eq. 2-3): the model separates the sum of two mixtures; efficient least-squares solver.
+
+    inputs: `clips`, the prepared FMA clips."""
+    from mixlab.papers.mixit.fma import ClipStore
+    from mixlab.papers.mixit.mixit_pairs import MixITPairSampler, split_files
     from mixlab.losses.mixit import mixit_efficient
 
+    tcfg, clips = spec["train"], inputs["clips"]
     model = _build(spec, None, None, device, log)
     clip_store = ClipStore(clips)
     if clip_store.sample_rate != model.cfg.sample_rate:
@@ -156,9 +119,15 @@ def pretrain_recipe(spec, tcfg, clips, device, log) -> engine.Recipe:
     return _optimise(spec, tcfg, model, f"{len(clip_store)} FMA clips{held}", batches, loss, validation)
 
 
-def finetune_recipe(spec, tcfg, store, activity, init, channels, device, log, valid_store=None) -> engine.Recipe:
-    """Supervised fine-tuning with dynamic mixing; silent-reference-safe thresholded SNR on the stems."""
-    from mixlab.data.dynamic_mixing import DynamicMixSampler
+def finetune(spec: dict, inputs: dict, device, log) -> engine.Recipe:
+    """Supervised fine-tuning with dynamic mixing; silent-reference-safe thresholded SNR on the stems.
+
+    inputs: `store` (training stems), `activity` (their active segments), `valid_store` (the validation songs,
+    with train.validate_every), and to start from a pre-trained model `init` and its selected `channels`."""
+    tcfg = spec["train"]
+    store, activity, valid_store = inputs["store"], inputs["activity"], inputs.get("valid_store")
+    init, channels = inputs.get("init"), inputs.get("channels")
+    from mixlab.papers.mixit.dynamic_mixing import DynamicMixSampler
     from mixlab.data.stem_store import StemStore
     from mixlab.losses.snr import neg_thresholded_snr_code, neg_thresholded_snr_silent_safe
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mixlab.data.evalsets import load_chunks
+from mixlab.papers.random_mixing.evalsets import load_chunks
 from mixlab.data.stem_store import StemStore
 from mixlab.errors import InputError, read_csv
 from mixlab.metrics.sdx import sdx_sdr

@@ -8,37 +8,21 @@ prefetching, logging, snapshots for Fig. 2, the final write -- is the engine's
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
 from mixlab.train import engine
-from mixlab.train.defaults import TRAIN_DEFAULTS
 
 
-def train(spec: dict, store_path: str | Path | list, out: str | Path, resume_dir: str | Path,
-          device: str = "cpu", log=print, snapshots: str | Path | None = None) -> Path:
-    """Train the model of `spec` ({"model": {...}, "train": {...}, "tracks": [...]?}); write its EMA weights to `out`.
-
-    store_path: one stem store or a list pooled (originals + pitch-shifted copies).
-    snapshots: folder that receives the EMA weights every `snapshot_every` steps;
-    they are kept in the resume folder while training, so a killed run loses none.
-    """
-    unknown = set(spec.get("train", {})) - set(TRAIN_DEFAULTS)
-    if unknown:
-        raise ValueError(f"unknown train keys: {sorted(unknown)}")
-    tcfg = {**TRAIN_DEFAULTS, **spec.get("train", {})}
-    spec = {**spec, "train": tcfg}
-    return engine.train(spec, tcfg, lambda device, rows, log: recipe(spec, tcfg, store_path, device, log),
-                        out, resume_dir, device, log, snapshots)
-
-
-def recipe(spec: dict, tcfg: dict, store_path, device: torch.device, log) -> engine.Recipe:
-    from mixlab.data.sampling import MixSampler
+def recipe(spec: dict, inputs: dict, device: torch.device, log) -> engine.Recipe:
+    """The model of `spec` ({"model", "train", "tracks"?}) trained on sampled mixes of `inputs["stores"]`: one
+    stem store or several pooled (the originals and their pitch-shifted copies)."""
+    from mixlab.papers.random_mixing.sampling import MixSampler
     from mixlab.data.stem_store import StemStore
     from mixlab.models import build_model, model_chunk
     from mixlab.train.ema import EMA
 
+    tcfg, stores = spec["train"], inputs["stores"]
+    store_path = stores[0] if len(stores) == 1 else stores
     store = StemStore(store_path, tracks=spec.get("tracks"))
     model_rate = spec["model"].get("sample_rate", 44100)
     if store.sample_rate != model_rate:

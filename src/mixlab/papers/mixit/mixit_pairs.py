@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mixlab.data.fma import ClipStore
+from mixlab.papers.mixit.fma import ClipStore
 
 
 class MixITPairSampler:

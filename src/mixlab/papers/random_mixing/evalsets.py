@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mixlab.data.sampling import LoudnessNormalizer
+from mixlab.papers.random_mixing.sampling import LoudnessNormalizer
 from mixlab.data.stem_store import StemStore
 
 

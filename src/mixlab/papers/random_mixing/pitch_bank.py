@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mixlab.data.shifts import pitch_shift
+from mixlab.papers.random_mixing.shifted_testsets import pitch_shift
 from mixlab.data.stem_store import STORE_MANIFEST, StemStore
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pandas as pd
 
-from mixlab.papers.random_mixing import effects as E
+from mixlab.papers.random_mixing import claims as E
 from mixlab.papers.verdicts import write_effects
 
 

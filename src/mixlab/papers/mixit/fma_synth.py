@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mixlab.data.fma import SUBSETS
+from mixlab.papers.mixit.fma import SUBSETS
 from mixlab.data.synth import _Song
 
 MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)

@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Prove a refactoring changed nothing: run the workflow at the tiny scale from a base revision and from the
+working tree, and compare what they make.
+
+    .venv/bin/python tools/same_outputs.py BASE_REV [--work /tmp/same_outputs]
+
+Both sides run `paper_a paper_b` at the tiny scale on a real-format MUSDB18-HQ tree with hostile track names,
+and dry-run both targets at the tiny and the paper scale (a fake 150-song tree and FMA layout). Reported:
+text outputs (CSV, JSON, Markdown, TeX, TSV) byte for byte (training histories without their wall-clock
+column), model weights tensor for tensor, each dry run's job counts, its shell commands with every
+training spec set aside, and the training specs without their form (recipe, inputs, Paper B's stage).
+Exit status 1 when anything differs. About 10 min on 2 cores.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+TEXTS = (".csv", ".json", ".md", ".tex", ".tsv")
+
+
+def trees(work: Path) -> tuple[Path, Path, Path]:
+    """The tiny run's real-format tree, and the paper dry run's fake MUSDB18-HQ and FMA trees."""
+    import musdb
+    import numpy as np
+    import soundfile as sf
+    import yaml
+
+    sys.path.insert(0, str(REPO))
+    from tests.conftest import write_musdb_tree
+
+    tiny = work / "tree"
+    if not tiny.exists():
+        write_musdb_tree(tiny)
+    fake = work / "fake_musdb"
+    valid = yaml.safe_load((Path(musdb.__file__).parent / "configs" / "mus.yaml").read_text())["validation_tracks"]
+    if not (fake / "test").exists():
+        silence = np.zeros((44100, 2), dtype=np.float32)
+        names = {"train": [f"Fake Artist - Train {i:02d}" for i in range(86)] + list(valid),
+                 "test": [f"Fake Artist - Test {i:02d}" for i in range(50)]}
+        for subset, tracks in names.items():
+            for name in tracks:
+                (fake / subset / name).mkdir(parents=True)
+                for stem in ("mixture", "vocals", "drums", "bass", "other"):
+                    sf.write(fake / subset / name / f"{stem}.wav", silence, 44100, subtype="PCM_16")
+    fma = work / "fake_fma"
+    for subset in ("small", "medium", "large", "full"):
+        (fma / f"fma_{subset}" / "000").mkdir(parents=True, exist_ok=True)
+        (fma / f"fma_{subset}" / "000" / "000002.mp3").write_bytes(b"\xff\xfb")
+    return tiny, fake, fma
+
+
+def run_side(repo: Path, out: Path, tiny: Path, fake: Path, fma: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    base = [SNAKEMAKE, "-s", str(repo / "workflow" / "Snakefile")]
+    tiny_cfg = ["--configfile", str(repo / "config.yaml"), str(repo / ".test" / "config_tiny.yaml"),
+                "--config", "scale=tiny", "dataset=musdb", f"musdb_root={tiny}"]
+    paper_cfg = ["--configfile", str(repo / "config.yaml"), "--config", "scale=paper", f"musdb_root={fake}",
+                 f"fma_root={fma}"]
+    for scale, cfg in (("tiny", tiny_cfg), ("paper", paper_cfg)):
+        for target in ("paper_a", "paper_b"):
+            res = subprocess.run(base + ["--directory", str(out / f"dag_{scale}"), "-n", "-p", "-F", target] + cfg,
+                                 capture_output=True, text=True)
+            (out / f"dry_{scale}_{target}.txt").write_text(res.stdout + res.stderr)
+    print(f"[same-outputs] running the tiny scale from {repo}", flush=True)
+    res = subprocess.run(base + ["--directory", str(out / "run"), "--cores", "2", "paper_a", "paper_b"] + tiny_cfg,
+                         capture_output=True, text=True)
+    (out / "run.log").write_text(res.stdout + res.stderr)
+    if res.returncode:
+        raise SystemExit(f"{repo}: the tiny run failed; see {out / 'run.log'}")
+
+
+def outputs(side: Path, suffixes) -> dict:
+    root = side / "run" / "results"
+    return {p.relative_to(root): p for p in root.rglob("*")
+            if p.is_file() and p.suffix in suffixes and not {"logs", "resume"} & set(p.relative_to(root).parts)}
+
+
+def same_text(a: Path, b: Path) -> bool:
+    if a.name.endswith(".history.csv"):      # steps_per_s is a wall-clock rate: every other column must match
+        import pandas as pd
+
+        return pd.read_csv(a).drop(columns="steps_per_s").equals(pd.read_csv(b).drop(columns="steps_per_s"))
+    return a.read_bytes() == b.read_bytes()
+
+
+def same_weights(a: Path, b: Path) -> bool:
+    import torch
+
+    sa, sb = (torch.load(p, weights_only=True) for p in (a, b))
+    sa, sb = sa.get("state_dict", sa), sb.get("state_dict", sb)
+    return set(sa) == set(sb) and all(torch.equal(sa[k], sb[k]) for k in sa if isinstance(sa[k], torch.Tensor))
+
+
+def job_counts(text: str) -> dict:
+    lines = text[text.index("Job stats"):].splitlines()[3:]
+    counts = {}
+    for line in lines:
+        parts = line.split()
+        if len(parts) != 2 or parts[0] == "total":
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts
+
+
+QUOTED = r"(?:'(?:[^']|'\"'\"')*'|\S+)"
+INPUT_FLAGS = ("--store", "--clips", "--valid-store", "--activity", "--init", "--channels")
+
+
+def shell_commands(text: str) -> tuple[list[str], dict]:
+    """Every shell command (training specs and input flags set aside) and every training spec by its --out."""
+    commands, specs = [], {}
+    for line in text.splitlines():
+        if not line.startswith("Shell command: "):
+            continue
+        cmd = line[len("Shell command: "):]
+        if " mixlab train" in cmd:
+            args = shlex.split(cmd.split(" >> ")[0])
+            spec = json.loads(args[args.index("--spec") + 1])
+            stage = spec.pop("stage", None)
+            recipe = spec.pop("recipe", None) or {"pretrain": "mixit.pretrain", "finetune": "mixit.finetune",
+                                                  None: "random_mixing"}[stage]
+            spec.pop("inputs", None)
+            specs[args[args.index("--out") + 1]] = (recipe, spec)
+            cmd = re.sub(" --spec " + QUOTED, " --spec SPEC", cmd.replace("mixlab train-mixit", "mixlab train"))
+            for flag in INPUT_FLAGS:
+                cmd = re.sub(rf" {flag}(?: (?!--){QUOTED})+", "", cmd)
+        commands.append(re.sub(" +", " ", cmd))
+    return sorted(commands), specs
+
+
+def compare(base: Path, new: Path) -> list[str]:
+    problems = []
+    b, n = outputs(base, TEXTS), outputs(new, TEXTS)
+    problems += [f"only in base: {k}" for k in sorted(set(b) - set(n))]
+    problems += [f"only in new: {k}" for k in sorted(set(n) - set(b))]
+    problems += [f"differs: {k}" for k in sorted(set(b) & set(n)) if not same_text(b[k], n[k])]
+    print(f"[same-outputs] text outputs: {len(b)} base, {len(n)} new")
+    bw, nw = outputs(base, (".pt",)), outputs(new, (".pt",))
+    problems += [f"weights differ: {k}" for k in sorted(set(bw) & set(nw)) if not same_weights(bw[k], nw[k])]
+    problems += [f"model file only on one side: {k}" for k in sorted(set(bw) ^ set(nw))]
+    print(f"[same-outputs] model files: {len(bw)} base, {len(nw)} new")
+    for dry in sorted(p.name for p in base.glob("dry_*.txt")):
+        tb, tn = (base / dry).read_text(), (new / dry).read_text()
+        jb, jn = job_counts(tb), job_counts(tn)
+        if jb != jn:
+            problems.append(f"{dry}: job counts {jb} vs {jn}")
+        (cb, sb), (cn, sn) = shell_commands(tb), shell_commands(tn)
+        problems += [f"{dry}: shell command\n  base: {x}\n  new:  {y}" for x, y in zip(cb, cn) if x != y]
+        if len(cb) != len(cn):
+            problems.append(f"{dry}: {len(cb)} vs {len(cn)} shell commands")
+        problems += [f"{dry}: training spec of {k} differs" for k in sb if sb[k] != sn.get(k)]
+        print(f"[same-outputs] {dry}: {sum(jb.values())} jobs, {len(cb)} shell commands, {len(sb)} training specs")
+    return problems
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("base", help="git revision to compare the working tree with")
+    p.add_argument("--work", default="/tmp/same_outputs", help="scratch folder (both runs and a worktree)")
+    a = p.parse_args()
+    work = Path(a.work)
+    work.mkdir(parents=True, exist_ok=True)
+    worktree = work / "base_repo"
+    if not worktree.exists():
+        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "-f", "--detach", str(worktree), a.base], check=True)
+    tiny, fake, fma = trees(work)
+    run_side(worktree, work / "base", tiny, fake, fma)
+    run_side(REPO, work / "new", tiny, fake, fma)
+    problems = compare(work / "base", work / "new")
+    for line in problems:
+        print(f"  {line}")
+    print(f"[same-outputs] {'nothing changed' if not problems else f'{len(problems)} differences'}")
+    sys.exit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()
