@@ -12,6 +12,7 @@ from mixlab.data.synth import STEMS, SynthSpec, build_corpus
 REPO = Path(__file__).resolve().parents[1]
 # the main config plus the tests' tiny scale, merged in this order (as --configfile A B does)
 CONFIGS = [REPO / "config.yaml", REPO / ".test" / "config_tiny.yaml"]
+FIXTURES = REPO / "tests" / "fixtures"        # small test data made with the authorities (see each test)
 TINY = SynthSpec(seed=3, sample_rate=8000, n_train=3, n_valid=1, n_test=1, min_seconds=4.0, max_seconds=5.0)
 
 

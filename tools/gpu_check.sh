@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The paper configurations on a GPU, in one prepared run (<= 8 minutes on one H100): precision, memory and speed
-# of both papers' training steps, separation, tests/test_gpu.py, the DDP path with NCCL (torchrun, one process
+# of both papers' training steps, separation, tests/train/test_gpu.py, the DDP path with NCCL (torchrun, one process
 # per GPU present) and the rehearsal's trainings and separations on CUDA. Prints the rows BENCHMARKS.md needs
 # and leaves them (JSON, logs) in $OUT (default /tmp/gpu_check).
 #
@@ -30,7 +30,7 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,dri
 NGPU=$("$PY" -c "import torch; print(max(1, torch.cuda.device_count()))")
 
 step checks "$PY" tools/gpu_check.py $TINY precision memory separate
-step tests "$PY" -m pytest -q -p no:cacheprovider tests/test_gpu.py tests/test_precision.py
+step tests "$PY" -m pytest -q -p no:cacheprovider tests/train/test_gpu.py tests/models/test_precision.py
 step ddp "$PY" -m torch.distributed.run --standalone --nproc-per-node="$NGPU" tools/gpu_check.py $TINY ddp
 if [ -z "$TINY" ]; then
   # the rehearsal on CUDA: trainings and separations on the GPU (fp16 for Paper A, bf16 for Paper B as the

@@ -20,9 +20,9 @@ from mixlab.train import checkpoint
 from mixlab.train.distributed import Ranks
 from mixlab.train.preemption import EXIT_PREEMPTED
 from tests.conftest import run_cli
-from tests.test_mixit_parts import activity  # noqa: F401  (fixture)
-from tests.test_mixit_train import _clip_store, _pre_spec
-from tests.test_train import _spec, _train_args
+from tests.papers.mixit.test_mixit_parts import activity  # noqa: F401  (fixture)
+from tests.papers.mixit.test_recipe import _clip_store, _pre_spec
+from tests.papers.random_mixing.test_recipe import _spec, _train_args
 
 MIXLAB = str(Path(sys.executable).parent / "mixlab")
 

@@ -142,7 +142,7 @@ def test_accumulate_2_x_batch_2_trains_like_batch_4(paper, tiny_store, tmp_path)
             return train(spec, tiny_store, tmp_path / f"{name}.pt", tmp_path / name, log=lambda m: None)
     else:
         from tests.conftest import train_b as train
-        from tests.test_mixit_train import _clip_store, _pre_spec
+        from tests.papers.mixit.test_recipe import _clip_store, _pre_spec
 
         clips = _clip_store(tmp_path / "clips", n_files=4)
 

@@ -13,11 +13,11 @@ import torch
 
 from mixlab.train import checkpoint
 from mixlab.train.preemption import EXIT_PREEMPTED
-from tests.test_mixit_train import _clip_store, _pre_spec
-from tests.test_train import _spec, _train_args
+from tests.papers.mixit.test_recipe import _clip_store, _pre_spec
+from tests.papers.random_mixing.test_recipe import _spec, _train_args
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-SRC = str(Path(__file__).resolve().parents[1] / "src")
+SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 
 def _env(tmp_path):

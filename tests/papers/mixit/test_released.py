@@ -1,6 +1,6 @@
 """The authors' released BS-Locoformer (Paper B) in mixlab: same function, same weights.
 
-tests/data/mixit_released/ was made once with the authors' code (b-sigpro/mixit-mss @ 30614b7; the
+tests/fixtures/mixit_released/ was made once with the authors' code (b-sigpro/mixit-mss @ 30614b7; the
 code itself is not in this repository): `tiny/` is a released-model folder in their layout (a tiny
 BS-Locoformer, random weights stored as fp16, its merged_config.yaml unresolved as they save it), and
 `expected.pt` holds one stereo input and their model's outputs for it:
@@ -21,9 +21,9 @@ import mixlab.models
 from mixlab.models.registry import build_model
 from mixlab.papers.mixit.checkpoint_import import (CheckpointError, bare_state_dict, import_checkpoint, read_merged_config,
                                     to_mixlab, to_official, weight_sizes)
-from tests.conftest import REPO
+from tests.conftest import FIXTURES, REPO
 
-DATA = Path(__file__).parent / "data" / "mixit_released"
+DATA = FIXTURES / "mixit_released"
 RELEASED = DATA / "tiny"
 
 
@@ -212,7 +212,7 @@ def test_fine_tuning_starts_from_a_released_mixit_model(tmp_path, tiny_store):
     from mixlab.papers.mixit.activity import detect_store
     from mixlab.models.bs_locoformer import band_widths
     from tests.conftest import train_b as train
-    from tests.test_mixit_parts import TINY_MODEL
+    from tests.papers.mixit.test_mixit_parts import TINY_MODEL
 
     pre = {"name": "bs_locoformer", **TINY_MODEL, "n_outputs": 6, "chunk_seconds": 6.0, "dropout": 0.1}
     torch.manual_seed(0)

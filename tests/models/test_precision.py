@@ -104,7 +104,7 @@ def test_activation_checkpointing_computes_the_same_gradients(name):
 
 
 def test_checkpointing_is_refused_where_a_model_has_none(tmp_path):
-    from tests.test_engine import _cfg, _run
+    from tests.train.test_engine import _cfg, _run
 
     with pytest.raises(ValueError, match="train.checkpoint_activations: Sequential has no activation checkpointing"):
         _run(tmp_path, "toy", _cfg(checkpoint_activations=True))

@@ -93,7 +93,7 @@ def test_mixtures_of_mixtures_at_a_drawn_snr(tmp_path):
     """mom_snr_db: the first mixture rescaled so that 10 log10(P1 / P2) ~ U(lo, hi); the windows are the same."""
     from mixlab.papers.mixit.fma import ClipStore
     from mixlab.papers.mixit.mixit_pairs import MixITPairSampler
-    from tests.test_mixit_train import _clip_store
+    from tests.papers.mixit.test_recipe import _clip_store
 
     clips = ClipStore(_clip_store(tmp_path / "clips"))
     plain = MixITPairSampler(clips, 2000, seed=3).batch(7, 64)

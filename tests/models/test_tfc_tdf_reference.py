@@ -1,6 +1,6 @@
 """mixlab's TFC-TDF-UNet v3 computes the same function as the authors' model.
 
-tests/data/tfc_tdf_reference/ holds a tiny config, seeded random weights (the reference's own
+tests/fixtures/tfc_tdf_reference/ holds a tiny config, seeded random weights (the reference's own
 state_dict, fp16-exact), a fixed stereo batch and what `TFC_TDF_net` of kuielab/sdx23 (branch mdx_C,
 my_submission/src/tfc_tdf_v3.py) outputs for it -- made once in a session by running their file;
 their code is not in this repository (see the folder's README). Here the weights go through a
@@ -17,8 +17,9 @@ import torch
 from mixlab.models.io import load_model, save_model
 from mixlab.models.registry import build_model
 from mixlab.models.tfc_tdf_v3 import TFCTDFConfig, TFCTDFNet
+from tests.conftest import FIXTURES
 
-DATA = Path(__file__).parent / "data" / "tfc_tdf_reference"
+DATA = FIXTURES / "tfc_tdf_reference"
 REL_TOL = 1e-6      # of max |y|; the measured difference is 0
 
 

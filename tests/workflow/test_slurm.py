@@ -16,7 +16,7 @@ import yaml
 
 from mixlab.train import checkpoint
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CLUSTER = REPO / "tools" / "slurm" / "localhost_cluster.sh"
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 

@@ -1,6 +1,6 @@
 """The `fidelity=code` side of Paper B's conflicts against the authors' own rules.
 
-tests/data/mixit_code_rules.pt holds fixed inputs and what b-sigpro/mixit-mss @ 30614b7 computes on them
+tests/fixtures/mixit_code_rules.pt holds fixed inputs and what b-sigpro/mixit-mss @ 30614b7 computes on them
 (made once in a session by running their loss, their channel-vote script's SNR + vote, and their FMA
 chunking loop; their code is not in this repository): the fine-tuning loss
 ThresSNRLossWithInactiveSource(zeroref_weight=0.1, only_denominator=False), the outputs their
@@ -15,8 +15,9 @@ import torch
 from mixlab.papers.mixit.fma import ClipRule, Reject, clip_starts
 from mixlab.losses.snr import neg_thresholded_snr_code, neg_thresholded_snr_silent_safe
 from mixlab.papers.mixit.channel_selection import choose, chunk_votes
+from tests.conftest import FIXTURES
 
-FIXTURE = torch.load(Path(__file__).parent / "data" / "mixit_code_rules.pt", weights_only=True)
+FIXTURE = torch.load(FIXTURES / "mixit_code_rules.pt", weights_only=True)
 
 
 def test_code_loss_equals_the_authors_loss():

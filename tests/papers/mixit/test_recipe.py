@@ -13,7 +13,7 @@ from mixlab.data.tracks import list_tracks
 from mixlab.models.io import load_model
 from mixlab.train import checkpoint
 from tests.conftest import train_b as train
-from tests.test_mixit_parts import TINY_MODEL
+from tests.papers.mixit.test_mixit_parts import TINY_MODEL
 
 RATE = 8000
 

@@ -6,10 +6,10 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from mixlab.train import engine  # noqa: E402
-from tests.test_engine import _cfg, toy  # noqa: E402
+from tests.train.test_engine import _cfg, toy  # noqa: E402
 
 
 def main(out: str, resume_dir: str, overrides: str) -> None:

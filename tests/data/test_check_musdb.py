@@ -97,7 +97,7 @@ def test_a_train_folder_without_validation_songs_is_an_error(tree):
 
 
 def test_separate_and_score_give_the_message_not_a_traceback(tree, tmp_path):
-    from tests.test_train import MODEL, _spec, _train_args
+    from tests.papers.random_mixing.test_recipe import MODEL, _spec, _train_args
 
     store = tmp_path / "store"
     run_cli("store", "--root", tree, "--split", "train", "--out", store, "--sample-rate", 44100)

@@ -172,7 +172,7 @@ def test_paper_b_tables_at_tiny_scale(tmp_path, real_names_tree):
     # the authors' released models (stand-in folders in their layout at this scale's sizes): Tables 1/3 beside
     # the paper's numbers, and fine-tuning from a released MixIT model instead of pre-training here
     from mixlab.config import load
-    from tests.test_released import _fake_released_root
+    from tests.papers.mixit.test_released import _fake_released_root
 
     P = load(CONFIGS, {"scale": "tiny"})
     made = _fake_released_root(tmp_path / "model_weights", P)
