@@ -542,27 +542,10 @@ def bench_separate(device: str) -> list[tuple]:
 
 def bench_dag(work: Path) -> list[tuple]:
     """snakemake -n for the paper-scale DAG over a fake MUSDB18-HQ tree of real-format (1 s) WAVs."""
-    import soundfile as sf
-    import yaml
+    sys.path.insert(0, str(REPO))            # the tests' fake trees
+    from tests.conftest import write_fake_paper_trees
 
-    import musdb
-
-    root = work / "fake_musdb"
-    valid = yaml.safe_load((Path(musdb.__file__).parent / "configs" / "mus.yaml").read_text())["validation_tracks"]
-    if not (root / "test").exists():
-        silence = np.zeros((44100, 2), dtype=np.float32)
-        names = {"train": [f"Fake Artist - Train {i:02d}" for i in range(86)] + list(valid),
-                 "test": [f"Fake Artist - Test {i:02d}" for i in range(50)]}
-        for subset, tracks in names.items():
-            for name in tracks:
-                d = root / subset / name
-                d.mkdir(parents=True)
-                for stem in ("mixture", "vocals", "drums", "bass", "other"):
-                    sf.write(d / f"{stem}.wav", silence, 44100, subtype="PCM_16")
-    fma = work / "fake_fma"           # the DAG checks the layout (one MP3 in FMA layout); fma_prep decodes them
-    for subset in ("small", "medium", "large", "full"):
-        (fma / f"fma_{subset}" / "000").mkdir(parents=True, exist_ok=True)
-        (fma / f"fma_{subset}" / "000" / "000002.mp3").write_bytes(b"\xff\xfb")
+    root, fma = write_fake_paper_trees(work)
     from mixlab.data.check_musdb import check_musdb
 
     t0 = time.perf_counter()

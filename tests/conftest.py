@@ -100,6 +100,42 @@ def train_b(spec, out, resume, device="cpu", log=print, snapshots=None, **inputs
     return train({**spec, "inputs": given}, out, resume, device=device, log=log, snapshots=snapshots)
 
 
+def write_fake_paper_trees(work: Path) -> tuple[Path, Path]:
+    """A MUSDB18-HQ tree of 150 one-second silent songs (musdb's split) and an FMA layout of one MP3 header per
+    subset: what the paper-scale DAG checks while it is built (nothing decodes them)."""
+    import musdb
+    import yaml
+
+    root = work / "fake_musdb"
+    valid = yaml.safe_load((Path(musdb.__file__).parent / "configs" / "mus.yaml").read_text())["validation_tracks"]
+    if not (root / "test").exists():
+        silence = np.zeros((44100, 2), dtype=np.float32)
+        names = {"train": [f"Fake Artist - Train {i:02d}" for i in range(86)] + list(valid),
+                 "test": [f"Fake Artist - Test {i:02d}" for i in range(50)]}
+        for subset, tracks in names.items():
+            for name in tracks:
+                (root / subset / name).mkdir(parents=True)
+                for stem in ("mixture", "vocals", "drums", "bass", "other"):
+                    sf.write(root / subset / name / f"{stem}.wav", silence, 44100, subtype="PCM_16")
+    fma = work / "fake_fma"
+    for subset in ("small", "medium", "large", "full"):
+        (fma / f"fma_{subset}" / "000").mkdir(parents=True, exist_ok=True)
+        (fma / f"fma_{subset}" / "000" / "000002.mp3").write_bytes(b"\xff\xfb")
+    return root, fma
+
+
+def dry_run_job_counts(dry_run_output: str) -> dict:
+    """The 'Job stats' table of a `snakemake -n` as {rule: count}."""
+    lines = dry_run_output[dry_run_output.index("Job stats"):].splitlines()[3:]
+    counts = {}
+    for line in lines:
+        parts = line.split()
+        if len(parts) != 2 or parts[0] == "total":
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts
+
+
 def run_cli(*args, check=True, **kw):
     exe = Path(sys.executable).parent / "mixlab"
     res = subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True, **kw)

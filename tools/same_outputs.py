@@ -28,32 +28,13 @@ TEXTS = (".csv", ".json", ".md", ".tex", ".tsv")
 
 def trees(work: Path) -> tuple[Path, Path, Path]:
     """The tiny run's real-format tree, and the paper dry run's fake MUSDB18-HQ and FMA trees."""
-    import musdb
-    import numpy as np
-    import soundfile as sf
-    import yaml
-
     sys.path.insert(0, str(REPO))
-    from tests.conftest import write_musdb_tree
+    from tests.conftest import write_fake_paper_trees, write_musdb_tree
 
     tiny = work / "tree"
     if not tiny.exists():
         write_musdb_tree(tiny)
-    fake = work / "fake_musdb"
-    valid = yaml.safe_load((Path(musdb.__file__).parent / "configs" / "mus.yaml").read_text())["validation_tracks"]
-    if not (fake / "test").exists():
-        silence = np.zeros((44100, 2), dtype=np.float32)
-        names = {"train": [f"Fake Artist - Train {i:02d}" for i in range(86)] + list(valid),
-                 "test": [f"Fake Artist - Test {i:02d}" for i in range(50)]}
-        for subset, tracks in names.items():
-            for name in tracks:
-                (fake / subset / name).mkdir(parents=True)
-                for stem in ("mixture", "vocals", "drums", "bass", "other"):
-                    sf.write(fake / subset / name / f"{stem}.wav", silence, 44100, subtype="PCM_16")
-    fma = work / "fake_fma"
-    for subset in ("small", "medium", "large", "full"):
-        (fma / f"fma_{subset}" / "000").mkdir(parents=True, exist_ok=True)
-        (fma / f"fma_{subset}" / "000" / "000002.mp3").write_bytes(b"\xff\xfb")
+    fake, fma = write_fake_paper_trees(work)
     return tiny, fake, fma
 
 
@@ -99,17 +80,6 @@ def same_weights(a: Path, b: Path) -> bool:
     return set(sa) == set(sb) and all(torch.equal(sa[k], sb[k]) for k in sa if isinstance(sa[k], torch.Tensor))
 
 
-def job_counts(text: str) -> dict:
-    lines = text[text.index("Job stats"):].splitlines()[3:]
-    counts = {}
-    for line in lines:
-        parts = line.split()
-        if len(parts) != 2 or parts[0] == "total":
-            break
-        counts[parts[0]] = int(parts[1])
-    return counts
-
-
 QUOTED = r"(?:'(?:[^']|'\"'\"')*'|\S+)"
 INPUT_FLAGS = ("--store", "--clips", "--valid-store", "--activity", "--init", "--channels")
 
@@ -137,6 +107,9 @@ def shell_commands(text: str) -> tuple[list[str], dict]:
 
 
 def compare(base: Path, new: Path) -> list[str]:
+    sys.path.insert(0, str(REPO))
+    from tests.conftest import dry_run_job_counts
+
     problems = []
     b, n = outputs(base, TEXTS), outputs(new, TEXTS)
     problems += [f"only in base: {k}" for k in sorted(set(b) - set(n))]
@@ -149,7 +122,7 @@ def compare(base: Path, new: Path) -> list[str]:
     print(f"[same-outputs] model files: {len(bw)} base, {len(nw)} new")
     for dry in sorted(p.name for p in base.glob("dry_*.txt")):
         tb, tn = (base / dry).read_text(), (new / dry).read_text()
-        jb, jn = job_counts(tb), job_counts(tn)
+        jb, jn = dry_run_job_counts(tb), dry_run_job_counts(tn)
         if jb != jn:
             problems.append(f"{dry}: job counts {jb} vs {jn}")
         (cb, sb), (cn, sn) = shell_commands(tb), shell_commands(tn)

@@ -176,7 +176,7 @@ class Plan:
             "fig2": f"SDX SDR improvement every {P['fig2']['every']} steps, chunks of the training length, "
                     f"training seed {seeds[0]}",
             "fig3": f"BSS Eval v4 ({P['scorer']} scorer) median of medians, average of stems, "
-                    f"(a) one training seed, (b) song subsets {P['fig3']['subset_seeds']}",
+                    f"all songs: one training seed; about half of them: song subsets {P['fig3']['subset_seeds']}",
             "fig4": f"per-stem shifted test sets, seeds {P['fig4']['seeds']} x training seeds {seeds}, mean ± std over seeds",
             "fig5": "original mixes with per-stem shifts in training, unmodified test set, one training seed per model",
             "table1": "trained on original mixes (p = 1) of each set, "

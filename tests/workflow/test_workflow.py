@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import torch
 
-from tests.conftest import CONFIGS, REAL_NAMES, REPO
+from tests.conftest import CONFIGS, REAL_NAMES, REPO, dry_run_job_counts
 
 TARGETS = [f"results/tiny-musdb/fig{i}.pdf" for i in range(1, 6)]   # the run's own folder
 
@@ -124,7 +124,7 @@ def test_paper_a_figures_at_tiny_scale(paper_a_run):
     again = subprocess.run(cmd + ["-n"], capture_output=True, text=True)
     assert "Nothing to be done" in again.stdout + again.stderr
     forced = subprocess.run(cmd + ["-n", "-R", "fig3"], capture_output=True, text=True)
-    assert _job_counts(forced.stdout) == {"fig3": 1, "effects_a": 1, "paper_a": 1}   # effects_a reads fig3.csv; paper_a: no output
+    assert dry_run_job_counts(forced.stdout) == {"fig3": 1, "effects_a": 1, "paper_a": 1}   # effects_a reads fig3.csv; paper_a: no output
 
 
 @pytest.mark.slow
@@ -205,18 +205,6 @@ def test_paper_b_tables_at_tiny_scale(tmp_path, real_names_tree):
 
 
 
-def _job_counts(dry_run_output: str) -> dict:
-    """The 'Job stats' table of a dry run as {rule: count}."""
-    lines = dry_run_output[dry_run_output.index("Job stats"):].splitlines()[3:]
-    counts = {}
-    for line in lines:
-        parts = line.split()
-        if len(parts) != 2 or parts[0] == "total":
-            break
-        counts[parts[0]] = int(parts[1])
-    return counts
-
-
 @pytest.mark.slow
 def test_kill_9_unlock_and_rerun_equals_an_uninterrupted_run(tmp_path, real_names_tree, paper_a_run):
     """A power cut at a random moment: the rerun needs --unlock, then finishes with every CSV identical to an
@@ -231,7 +219,7 @@ def test_kill_9_unlock_and_rerun_equals_an_uninterrupted_run(tmp_path, real_name
     ref, cut = paper_a_run[0], tmp_path / "cut"
     # the moment: a random number of finished jobs, then a random fraction of a second (mid-job, often mid-training)
     cut.mkdir()
-    n_jobs = _job_counts(subprocess.run(_snakemake(cut, real_names_tree, target, "-n"), capture_output=True,
+    n_jobs = dry_run_job_counts(subprocess.run(_snakemake(cut, real_names_tree, target, "-n"), capture_output=True,
                                         text=True, check=True).stdout)
     total = sum(n_jobs.values())
     rng = random.Random()
