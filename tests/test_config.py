@@ -219,6 +219,25 @@ def test_every_run_has_its_own_results(tmp_path):
     runs = set(re.findall(r"results/(demo[^/ ]*)/", out))
     assert len(runs) == 1 and runs.pop().startswith("demo+"), runs
     assert not re.search(r"results/(fig|table)", out)               # no top-level copy of an override's figure
-    code, out = dry("paper_a", "--config", "presets={demo: {resources: {train: {gpu: 0, cpus: 1, mem_mb: 900, "
-                                           "runtime: 9}}}}")
-    assert code == 0 and not re.search(r"results/demo\+", out)      # hardware changes no result: the same run
+
+
+def test_a_run_is_named_by_what_changes_its_results(config):
+    """validate_run: an override that changes a result names a run of its own, one of the hardware does not."""
+    from snakemake.utils import update_config
+
+    from mixlab.config import validate_run
+
+    def run(override):
+        merged = copy.deepcopy(config)
+        update_config(merged, override)
+        return validate_run(merged, config)["run"]
+
+    assert run({}) == "demo"
+    steps = run({"presets": {"demo": {"train": {"steps": 100}}}})
+    assert re.fullmatch(r"demo\+[0-9a-f]{8}", steps)
+    assert run({"presets": {"demo": {"train": {"steps": 100}}}}) == steps          # the same settings, the same run
+    assert run({"presets": {"demo": {"train": {"steps": 101}}}}) != steps
+    assert run({"presets": {"demo": {"resources": {"train": {"gpu": 0, "cpus": 1, "mem_mb": 900, "runtime": 9}}}}}) == "demo"
+    assert run({"presets": {"demo": {"train": {"workers": 2, "accumulate": 2}}}}) == "demo"
+    assert run({"scale": "study"}) == "study"
+    assert run({"run": "mine", "presets": {"demo": {"train": {"steps": 100}}}}) == "mine"
