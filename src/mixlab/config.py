@@ -265,8 +265,11 @@ def run_name(config: dict, merged: dict | None = None) -> str:
 # Top-level keys that name a run by themselves (scale, dataset, fidelity) or only say where things are:
 # an override of one of them does not add a fingerprint.
 NAMING_KEYS = ("scale", "dataset", "fidelity", "run", "musdb_root", "fma_root", "released_root")
-# Settings that change no result: the hardware a job asks for and how batches are fed and split.
-NO_RESULT = ("resources", "workers", "accumulate", "checkpoint_activations")
+# Training settings that change no weights (beyond rounding): how batches are fed, split and recomputed; a run
+# resumes across them, and they name no run of their own
+NOT_IN_WEIGHTS = ("workers", "accumulate", "checkpoint_activations")
+# ... nor does the hardware a job asks for
+NO_RESULT = ("resources", *NOT_IN_WEIGHTS)
 
 
 def fingerprint(P: dict) -> str:

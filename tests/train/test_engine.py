@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from mixlab.train import checkpoint, engine
+from mixlab.train.defaults import ENGINE_DEFAULTS
 
 W_TRUE = np.array([[0.5, -1.0, 2.0, 0.25]], dtype=np.float32)
 
@@ -39,13 +40,13 @@ def toy(tcfg, valid_values=None, nan_at=None, dropout=0.1):
 
 
 def _cfg(**kw):
-    return {**engine.ENGINE_DEFAULTS, "steps": 12, "batch_size": 4, "checkpoint_every": 4, "log_every": 2, **kw}
+    return {**ENGINE_DEFAULTS, "steps": 12, "batch_size": 4, "checkpoint_every": 4, "log_every": 2, **kw}
 
 
 def _run(tmp_path, name, tcfg, log=lambda m: None, **kw):
     spec = {"model": {"toy": 1}, "train": tcfg}
     out = tmp_path / f"{name}.pt"
-    engine.train(spec, engine.ENGINE_DEFAULTS, toy(tcfg, **kw), out, tmp_path / f"{name}_resume", "cpu", log)
+    engine.train(spec, ENGINE_DEFAULTS, toy(tcfg, **kw), out, tmp_path / f"{name}_resume", "cpu", log)
     return out
 
 

@@ -28,7 +28,8 @@ def _files_config():
 
 # Validate before any job runs; a bad key stops here with its name.
 try:
-    P = _validate_run(config, _files_config(), Path(workflow.basedir) / "schemas" / "config.schema.yaml")
+    FILES_CONFIG = _files_config()
+    P = _validate_run(config, FILES_CONFIG, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
 except ConfigError as exc:
     raise WorkflowError(f"config.yaml: {exc}")
 
@@ -39,9 +40,8 @@ RES = f"results/{P['run']}"
 # results/fig3.pdf etc.: copies of the figures and tables of the run config.yaml alone names (the README's
 # first command builds results/fig3.pdf)
 def _default_run():
-    files = _files_config()
     try:
-        return _validate_run(files, files, Path(workflow.basedir) / "schemas" / "config.schema.yaml")["run"]
+        return _validate_run(FILES_CONFIG, FILES_CONFIG, Path(workflow.basedir) / "schemas" / "config.schema.yaml")["run"]
     except ConfigError:
         return None
 

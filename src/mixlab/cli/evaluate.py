@@ -32,8 +32,6 @@ def song_name(path: str) -> str:
 
 
 def cmd_separate(a):
-    import torch
-
     from mixlab.models.io import load_model
     from mixlab.separate import SETTINGS, chunk_of, read_audio, separate_audio, settings_of, stem_names, write_estimates
 
@@ -115,10 +113,9 @@ def cmd_score(a):
 def cmd_crosscheck(a):
     from mixlab.data.layout import STEMS
     from mixlab.data.tracks import load_stems, wav_info
+    from mixlab.errors import read_json
     from mixlab.metrics.bsseval import frames_array
     from mixlab.metrics.crosscheck import crosscheck
-
-    from mixlab.errors import read_json
 
     for scores in a.scores:        # the JSONs first: a bad one is named before minutes of museval
         read_json(scores, "a museval per-track JSON", "score the track with `mixlab score`", keys=("targets",))
@@ -189,7 +186,6 @@ def cmd_usdr(a):
 
 def cmd_import_checkpoint(a):
     from mixlab.papers.mixit.checkpoint_import import import_checkpoint
-
     from mixlab.separate import SETTINGS
 
     separate = job_spec(a, SETTINGS) if a.spec else None

@@ -3,6 +3,7 @@ the config check."""
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 from pathlib import Path
 
@@ -140,7 +141,7 @@ def read_config(configfiles: list[str], overrides: list[str]) -> dict:
     except Exception as exc:  # noqa: BLE001 -- Snakemake's own message says which entry
         raise ConfigError(f"--config: {exc}; entries are KEY=VALUE, values in YAML "
                           "(e.g. 'presets={demo: {train: {steps: 100}}}')") from None
-    files = json.loads(json.dumps(config))
+    files = copy.deepcopy(config)
     update_config(config, parsed)
     return config, files
 

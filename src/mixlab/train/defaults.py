@@ -1,4 +1,5 @@
 """Training settings a run spec may leave out (no torch import: the workflow reads these at parse time)."""
+from mixlab.config import NOT_IN_WEIGHTS, ConfigError
 
 # what the training engine (train/engine.py) reads of every recipe's train section
 ENGINE_DEFAULTS = {
@@ -23,7 +24,7 @@ def same_training(a: dict, b: dict, defaults: dict) -> bool:
     the hardware split and the separation settings do not change it)."""
     def norm(spec):
         train = {**defaults, **spec["train"]}
-        for key in ("snapshot_every", "workers", "accumulate", "checkpoint_activations"):   # none changes the weights
+        for key in ("snapshot_every", *NOT_IN_WEIGHTS):      # none changes the weights
             train.pop(key, None)
         return {**{k: v for k, v in spec.items() if k not in ("separate", "inputs")}, "train": train}
     return norm(a) == norm(b)
@@ -31,8 +32,6 @@ def same_training(a: dict, b: dict, defaults: dict) -> bool:
 
 def with_defaults(spec: dict, defaults: dict) -> dict:
     """The spec with its recipe's defaults filled in; a key the recipe does not take is an error naming it."""
-    from mixlab.config import ConfigError
-
     unknown = sorted(set(spec.get("train", {})) - set(defaults))
     if unknown:
         raise ConfigError(f"unknown train key(s) {', '.join(map(repr, unknown))} for recipe {spec.get('recipe')!r}; "

@@ -42,10 +42,10 @@ from typing import Any, Callable
 
 import torch
 
-from mixlab.config import ConfigError
+from mixlab.config import NOT_IN_WEIGHTS, ConfigError
 from mixlab.models import io as model_io
 from mixlab.train import checkpoint, distributed
-from mixlab.train.defaults import ENGINE_DEFAULTS, with_defaults  # noqa: F401  (ENGINE_DEFAULTS: what it reads)
+from mixlab.train.defaults import with_defaults
 from mixlab.train.preemption import StopRequest, stop_here
 
 HISTORY = ("step", "loss", "lr", "valid_loss", "steps_per_s")
@@ -75,8 +75,7 @@ def spec_key(spec: dict) -> str:
     """What a resume state must match: the spec, less settings that do not change the weights."""
     # workers, accumulate and activation checkpointing do not change the weights (beyond rounding): a run
     # resumes on other hardware
-    train = {k: v for k, v in spec.get("train", {}).items()
-             if k not in ("workers", "accumulate", "checkpoint_activations")}
+    train = {k: v for k, v in spec.get("train", {}).items() if k not in NOT_IN_WEIGHTS}
     # nor do the separation settings the model file carries, nor where the inputs lie (which ones are given does)
     rest = {k: v for k, v in spec.items() if k not in ("separate", "inputs")}
     return json.dumps({**rest, "train": train, "inputs": sorted(spec.get("inputs", {}))}, sort_keys=True)
