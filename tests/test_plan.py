@@ -146,3 +146,51 @@ def test_every_target_has_its_caption_and_paper_b_its_score_tables(demo):
     scores = demo.mixit_table_scores("table1", "R")
     assert len(scores["csdr"]) == len(scores["usdr"]) == len(rows) * len(seeds)
     assert scores["csdr"][0] == f"R/scores/test/mixit/{demo.mixit_seeded_ids(rows[0][1])[0]}.csv"
+
+
+SETTINGS_JOBS = ("store", "shift-testset", "song-level-store", "evalset", "score", "usdr", "select-channels")
+
+
+@pytest.mark.parametrize("scale", ["demo", "paper"])
+def test_settings_jobs_are_options_their_command_takes(scale):
+    """The settings a rule passes as `--spec` are options of its command (cli._common.settings_spec)."""
+    from mixlab.cli import build_parser
+
+    P = load(CONFIGS, {"scale": scale, "musdb_root": str(REPO)} if scale == "paper" else {"scale": scale})
+    p = plan(P, _tracks(10))
+    commands = build_parser()._subparsers._group_actions[0].choices
+    for job in SETTINGS_JOBS:
+        spec = p.job_spec(job)
+        assert commands[job].get_default("settings_spec"), job
+        assert set(spec) <= {a.dest for a in commands[job]._actions}, job
+    assert p.job_spec("score") == {"sample_rate": P["sample_rate"], "scorer": P["scorer"]}
+    assert p.job_spec("usdr")["mode"] == P["mixit"]["usdr"]
+
+
+FIGURE_NAMES = ("fig1", "fig2", "fig3", "fig4", "fig5", "table1", "effects_a", "mixit/table1", "mixit/table2",
+                "mixit/table3", "mixit/effects", "mixit/released/table1", "mixit/released/table3", "training")
+
+
+def test_every_figure_job_is_a_registered_figure_with_paired_inputs(demo, paper):
+    """Plan.figure_job gives, per figure and table of both papers, a spec its registry entry takes whole: known
+    settings, every input it reads, one settings entry per input table, its own caption."""
+    from mixlab.papers import figures
+
+    registry = figures()
+    for p in (demo, paper):
+        for name in FIGURE_NAMES:
+            job = p.figure_job(name, "R")
+            fig = registry[job["figure"]]
+            assert set(job) - {"figure", "caption", "inputs"} <= {*fig.params, *fig.optional}, name
+            assert set(fig.params) <= set(job) and set(job["inputs"]) == set(fig.inputs), name
+            files = [f for v in job["inputs"].values() for f in ([v] if isinstance(v, str) else v)]
+            assert files and all(f.startswith("R/") for f in files), name
+            paired = [k for k in ("p", "seeds", "models", "rows", "labels") if job.get(k) is not None]
+            n_seeds = len(job.get("seeds") or [None]) if job["figure"] == "mixit.table" else 1
+            for k in paired:
+                assert len(job[k]) * n_seeds == len(next(iter(job["inputs"].values()))), (name, k)
+            assert job["caption"]
+    assert demo.figure_job("fig3", "R")["songs"] == 10
+    assert demo.figure_job("fig1", "R")["inputs"]["tables"][0] == "R/scores/test/fig1/p0.00.csv"
+    with pytest.raises(KeyError):
+        demo.figure_job("fig9", "R")

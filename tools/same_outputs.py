@@ -81,6 +81,11 @@ def same_weights(a: Path, b: Path) -> bool:
 
 
 QUOTED = r"(?:'(?:[^']|'\"'\"')*'|\S+)"
+# figures and tables: one `mixlab figure --spec` now, ten commands with flags before; their outputs are
+# compared byte for byte, their commands by what they write
+FIGURE_COMMANDS = ("figure", "fig1", "fig2", "fig3", "shift-figure", "table1", "effects", "histories", "mixit-table",
+                   "mixit-effects", "released-table")
+RENAMED_RULES = {"train": "train_random_mixing"}
 INPUT_FLAGS = ("--store", "--clips", "--valid-store", "--activity", "--init", "--channels")
 
 
@@ -102,8 +107,45 @@ def shell_commands(text: str) -> tuple[list[str], dict]:
             cmd = re.sub(" --spec " + QUOTED, " --spec SPEC", cmd.replace("mixlab train-mixit", "mixlab train"))
             for flag in INPUT_FLAGS:
                 cmd = re.sub(rf" {flag}(?: (?!--){QUOTED})+", "", cmd)
+        else:
+            cmd = canonical(cmd)
         commands.append(re.sub(" +", " ", cmd))
     return sorted(commands), specs
+
+
+def canonical(cmd: str) -> str:
+    """`mixlab CMD` with a settings `--spec` expanded into the options it names and the options sorted, so
+    `--sample-rate 8000` and `--spec '{"sample_rate": 8000}'` read the same; a figure by its --out."""
+    sys.path.insert(0, str(REPO / "src"))
+    from mixlab.cli import build_parser
+
+    head, sep, redirect = cmd.partition(" > ")
+    args = shlex.split(head)
+    if "mixlab" not in args or args[args.index("mixlab") - 1] != "-m":
+        return cmd
+    i = args.index("mixlab") + 1
+    name, rest = args[i], args[i + 1:]
+    if name in FIGURE_COMMANDS:
+        return f"mixlab FIGURE --out {rest[rest.index('--out') + 1]}{sep}{redirect}"
+    parser = build_parser()._subparsers._group_actions[0].choices.get(name)
+    if parser is not None and parser.get_default("settings_spec") and "--spec" in rest:
+        j = rest.index("--spec")
+        flags = {a.dest: a.option_strings[-1] for a in parser._actions if a.option_strings}
+        expanded = []
+        for key, value in json.loads(rest[j + 1]).items():
+            if value is not None:
+                expanded += [flags[key], *map(str, value if isinstance(value, list) else [value])]
+        rest = rest[:j] + rest[j + 2:] + expanded
+    groups, positional = [], []
+    for token in rest:
+        if token.startswith("--"):
+            groups.append([token])
+        elif groups:
+            groups[-1].append(token)
+        else:
+            positional.append(token)
+    parts = args[:i + 1] + positional + [t for g in sorted(groups) for t in g]
+    return " ".join(shlex.quote(t) for t in parts) + sep + redirect
 
 
 def compare(base: Path, new: Path) -> list[str]:
@@ -123,6 +165,7 @@ def compare(base: Path, new: Path) -> list[str]:
     for dry in sorted(p.name for p in base.glob("dry_*.txt")):
         tb, tn = (base / dry).read_text(), (new / dry).read_text()
         jb, jn = dry_run_job_counts(tb), dry_run_job_counts(tn)
+        jb = {RENAMED_RULES.get(k, k): v for k, v in jb.items()}
         if jb != jn:
             problems.append(f"{dry}: job counts {jb} vs {jn}")
         (cb, sb), (cn, sn) = shell_commands(tb), shell_commands(tn)

@@ -77,6 +77,22 @@ class Plan:
             return {**rate, **M["clips"]}
         if job == "activity":                # mixlab.papers.mixit.activity.detect_store
             return dict(M["activity"])
+        # the options of `mixlab <job>` the config sets (cli._common.settings_spec)
+        if job in ("store", "shift-testset"):
+            return dict(rate)
+        if job == "song-level-store":
+            return {"n_songs": P["table1"]["n_songs"]}
+        if job == "evalset":                 # Fig. 2's chunks have the model's training length
+            from mixlab.models.registry import model_chunk
+
+            return {"chunk": model_chunk({**P["model"], **rate}), "seeds": P["fig2"]["seeds"],
+                    "max_chunks": P["fig2"]["max_chunks"]}
+        if job == "score":
+            return {**rate, "scorer": P["scorer"]}
+        if job == "usdr":
+            return {**rate, "mode": M["usdr"]}
+        if job == "select-channels":
+            return {"chunk_seconds": M["channel_chunk_seconds"], "rule": M["channel_selection"]}
         if job == "separate":                # chunking of mixlab.separate.overlap_add
             if exp in ("mixit", "released"):  # Paper B: 12 s chunks with 6 s overlap (time domain)
                 return {"window": "boxcar", **M["separate"]}
@@ -195,6 +211,65 @@ class Plan:
         if target == "training":
             return f"scale={P['scale']}, data={P['dataset']}: training loss per logged step (dashed: validation loss)"
         raise KeyError(f"no caption for {target!r}")
+
+    # ---- what a figure or table job makes: `mixlab figure --spec` (registries: papers/<paper>/figures.py)
+
+    def figure_job(self, name: str, res: str) -> dict:
+        """The spec of one figure or table of either paper, with its caption and the files it reads under
+        "inputs"; `name` is the output's name in the run folder (fig1, table1, effects_a, mixit/table2,
+        mixit/released/table1, training)."""
+        target = {"mixit/effects": "effects_b"}.get(name)
+        if target is None:
+            target = "released" if name.startswith("mixit/released/") else "mixit" if name.startswith("mixit/") else name
+        return {**self._figure(name, res), "caption": self.caption(target)}
+
+    def _figure(self, name: str, res: str) -> dict:
+        P = self.P
+        scores = f"{res}/scores/test"
+        if name == "fig1":
+            models = self.fig1_models
+            return {"figure": "random_mixing.fig1", "p": [p for p, _, _ in models], "seeds": [s for _, s, _ in models],
+                    "inputs": {"tables": [f"{scores}/fig1/{m}.csv" for _, _, m in models]}}
+        if name == "fig2":
+            return {"figure": "random_mixing.fig2", "p": [float(p) for p in self.fig2_p],
+                    "inputs": {"curves": [f"{res}/curves/fig2/p{p}.csv" for p in self.fig2_p]}}
+        if name == "fig3":
+            models = self.models.get("fig3", [])
+            return {"figure": "random_mixing.fig3", "models": models,
+                    "examples": P["train"]["steps"] * P["train"]["batch_size"], "songs": len(self.tracks["train"]),
+                    "inputs": {"tables": [f"{scores}/fig3/{m}.csv" for m in models]}}
+        if name == "fig4":
+            rows = self.fig4_rows()
+            return {"figure": "random_mixing.fig4", "rows": [labels for labels, _, _ in rows],
+                    "inputs": {"tables": [f"{res}/scores/{ts}/fig1/{m}.csv" for _, ts, m in rows]}}
+        if name == "fig5":
+            rows = self.fig5_rows()
+            return {"figure": "random_mixing.fig5", "rows": [labels for labels, _, _ in rows],
+                    "inputs": {"tables": [f"{scores}/{exp}/{m}.csv" for _, exp, m in rows]}}
+        if name == "table1":
+            models = self.models["table1"]
+            return {"figure": "random_mixing.table1", "models": models,
+                    "inputs": {"tables": [f"{scores}/table1/{m}.csv" for m in models]}}
+        if name == "effects_a":
+            return {"figure": "random_mixing.claims",
+                    "inputs": {k: f"{res}/{k}.csv" for k in ("fig1", "fig2", "fig3", "fig4", "fig5", "table1")}}
+        if name in ("mixit/table1", "mixit/table2", "mixit/table3"):
+            seeds = self.mixit_seeds()
+            return {"figure": "mixit.table", "rows": [labels for labels, _ in self.mixit_rows()[name[6:]]],
+                    "seeds": seeds if len(seeds) > 1 else None,
+                    "inputs": self.mixit_table_scores(name[6:], res)}
+        if name == "mixit/effects":
+            return {"figure": "mixit.claims", "inputs": {k: f"{res}/mixit/{k}.csv" for k in ("table1", "table2", "table3")}}
+        if name in ("mixit/released/table1", "mixit/released/table3"):
+            rows = self.mixit_rows()[name[-6:]]
+            return {"figure": "mixit.released", "rows": [labels for labels, _ in rows], "models": [m for _, m in rows],
+                    "published": P["paper_b_published"],
+                    "inputs": {"csdr": [f"{scores}/released/{m}.csv" for _, m in rows],
+                               "usdr": [f"{res}/usdr/test/released/{m}.csv" for _, m in rows]}}
+        if name == "training":
+            histories = self.histories(res)
+            return {"figure": "training", "labels": list(histories), "inputs": {"histories": list(histories.values())}}
+        raise KeyError(f"no figure or table {name!r}")
 
     def crosscheck_pairs(self, exp: str, n: int) -> list[tuple[str, str]]:
         """A seeded sample of n (model, test track) pairs of an experiment that museval rescores."""

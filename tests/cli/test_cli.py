@@ -78,26 +78,18 @@ CASES = {
     "usdr": (["--tracks", "t", "--references", "{}", "--estimates", "{tmp}", "--sample-rate", "8000",
               "--mode", "joint", "--out", "{tmp}/u.csv"], "folder"),
     "import-checkpoint": (["{}", "--out", "{tmp}/m.pt"], "folder"),
-    "fig1": (["--p", "1", "--tables", "{}", "--out", "{tmp}/f.pdf"], "file"),
-    "fig2": (["--p", "1", "--curves", "{}", "--out", "{tmp}/f.pdf"], "file"),
-    "fig3": (["--models", "full_r0.5", "--tables", "{}", "--out", "{tmp}/f.pdf"], "file"),
-    "shift-figure": (["--figure", "4", "--rows", '[{{"model": "p=1", "kind": "time", "value": 0}}]', "--tables", "{}",
-                      "--out", "{tmp}/f.pdf"], "file"),
-    "table1": (["--models", "original_s0", "--tables", "{}", "--out", "{tmp}/t.md"], "file"),
-    "effects": (["--fig1", "{}", "--out", "{tmp}/e.md"], "file"),
-    "histories": (["--labels", "fig1/p1", "--histories", "{}", "--out", "{tmp}/h.pdf"], "file"),
-    "mixit-table": (["--rows", '[{{"ID": "S1"}}]', "--csdr", "{}", "--usdr", "{}", "--out", "{tmp}/t.md"], "file"),
-    "mixit-effects": (["--table1", "{}", "--out", "{tmp}/e.md"], "file"),
-    "released-table": (["--rows", '[{{"ID": "S1"}}]', "--models", "m", "--csdr", "{}", "--usdr", "{}",
-                        "--published", "{{}}", "--out", "{tmp}/t.md"], "file"),
+    "figure": (["--spec", "{}", "--out", "{tmp}/f.pdf"], "file"),
     "cost": (["--configfile", "{}"], "file"),
     "check-config": (["--configfile", "{}"], "file"),
 }
 
 
+NO_INPUT = {"figures"}          # lists the registry; reads nothing
+
+
 def test_every_subcommand_is_covered():
     _, commands = _commands()
-    assert set(CASES) == set(commands)
+    assert set(CASES) | NO_INPUT == set(commands)
 
 
 def _run(argv, capsys) -> tuple[int, str]:
@@ -167,3 +159,38 @@ def test_a_model_file_that_is_no_model_is_named(tmp_path, capsys):
     code, said = _run(["separate", str(tmp_path), "--model", str(blob)], capsys)
     assert code == 2 and str(blob) in said and "mixlab train" in said and "Traceback" not in said
     (tmp_path / "rows.json").write_text(json.dumps({"a": 1}))
+
+
+def test_every_figure_names_a_missing_input_and_an_unknown_key(tmp_path, capsys):
+    from mixlab.papers import figures
+    from mixlab.plots.figure import WRITES
+
+    gone = str(tmp_path / "nope" / "scores.csv")
+    for name, fig in figures().items():
+        out = str(tmp_path / f"x{WRITES[fig.kind][1]}")
+        settings = {k: [] for k in fig.params}
+        spec = {"figure": name, **settings, "inputs": {k: [gone] for k in fig.inputs}}
+        code, said = _run(["figure", "--spec", json.dumps(spec), "--out", out], capsys)
+        assert code == 2 and gone in said and name in said and "Traceback" not in said, said
+        code, said = _run(["figure", "--spec", json.dumps({**spec, "colour": 1}), "--out", out], capsys)
+        assert code == 2 and "'colour'" not in said and "colour" in said, said
+    code, said = _run(["figure", "--spec", json.dumps({"figure": "fig9"}), "--out", out], capsys)
+    assert code == 2 and "random_mixing.fig1" in said                       # the known ones listed
+    code, said = _run(["figures"], capsys)
+    assert code == 0 and all(name in said for name in figures())
+
+
+def test_a_settings_spec_is_the_options_it_names(tmp_path, capsys):
+    from mixlab.cli._common import expand_settings
+
+    parser = build_parser()
+    argv = ["store", "--root", str(tmp_path), "--split", "train", "--out", "o", "--spec", '{"sample_rate": 8000}']
+    assert parser.parse_args(expand_settings(parser, argv)) == parser.parse_args(argv[:-2] + ["--sample-rate", "8000"])
+    # lists, absent values and options given by hand (which win)
+    argv = ["evalset", "--store", str(tmp_path), "--out", "o.csv", "--spec", '{"chunk": 10, "seeds": [4, 5], "max_chunks": null}',
+            "--chunk", "12"]
+    a = parser.parse_args(expand_settings(parser, argv))
+    assert (a.chunk, a.seeds, a.max_chunks) == (12, [4, 5], None)
+    code, said = _run(["store", "--root", str(tmp_path), "--split", "train", "--out", str(tmp_path / "o"),
+                       "--spec", '{"sample_rate": 8000, "rate": 1}'], capsys)
+    assert code == 2 and "'rate'" in said and "sample_rate" in said and "Traceback" not in said

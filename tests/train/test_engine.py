@@ -1,6 +1,7 @@
 """The training engine on a toy recipe: prefetching, NaN guard, validation, best-k averaging, history, resume."""
 import contextlib
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -116,8 +117,9 @@ def test_histories_figure(tmp_path):
     for name, scale in (("a", 1.0), ("b", 2.0)):
         (tmp_path / f"{name}.csv").write_text("step,loss,lr,valid_loss,steps_per_s\n2,%f,0.001,,5\n4,%f,0.001,0.5,5\n"
                                               % (scale, scale / 2))
-    run_cli("histories", "--labels", "fig1/p0.00", "mixit/small", "--histories", tmp_path / "a.csv", tmp_path / "b.csv",
-            "--out", tmp_path / "t.pdf")
+    spec = {"figure": "training", "labels": ["fig1/p0.00", "mixit/small"],
+            "inputs": {"histories": [str(tmp_path / "a.csv"), str(tmp_path / "b.csv")]}}
+    run_cli("figure", "--spec", json.dumps(spec), "--out", tmp_path / "t.pdf")
     assert (tmp_path / "t.pdf").read_bytes().startswith(b"%PDF") and (tmp_path / "t.png").exists()
     import pandas as pd
 

@@ -1,53 +1,17 @@
-import functools
+# The run this config names (mixlab/runs.py: config check, run folder, MUSDB18-HQ check, Plan, job
+# classes) and the input functions the rules read it through.
 import json
-import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir).parent / "src"))
 
-from mixlab.config import ConfigError
-from mixlab.config import validate_run as _validate_run
-from mixlab.data import synth as _synth
-from mixlab.data.layout import STEMS as _STEMS
-from mixlab import plan as _plan
+from mixlab.runs import load as _load
 
-
-def _files_config():
-    """The config the files alone give (the workflow's config.yaml, then --configfile ones), without --config."""
-    from snakemake.common.configfile import load_configfile
-    from snakemake.utils import update_config
-
-    cli = [str(f) for f in workflow.config_settings.configfiles]
-    files = [str(f) for f in workflow.configfiles if str(f) not in cli] + cli
-    merged = {}
-    for f in files:
-        update_config(merged, load_configfile(f))
-    return merged
-
-
-# Validate before any job runs; a bad key stops here with its name.
-try:
-    FILES_CONFIG = _files_config()
-    P = _validate_run(config, FILES_CONFIG, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
-except ConfigError as exc:
-    raise WorkflowError(f"config.yaml: {exc}")
-
-SCALE = P["scale"]
-# results/demo; results/demo-musdb when a scale runs on another dataset; results/demo+<fingerprint> when
-# --config overrides change a result (mixlab.config.validate_run): no run writes into another's files
-RES = f"results/{P['run']}"
-# results/fig3.pdf etc.: copies of the figures and tables of the run config.yaml alone names (the README's
-# first command builds results/fig3.pdf)
-def _default_run():
-    try:
-        return _validate_run(FILES_CONFIG, FILES_CONFIG, Path(workflow.basedir) / "schemas" / "config.schema.yaml")["run"]
-    except ConfigError:
-        return None
-
-
-DEFAULT_RUN = not workflow.config_settings.configfiles and P["run"] == _default_run()
-STEMS = list(_STEMS)
+RUN = _load(workflow, config)
+P, RES, PLAN, DEFAULT_RUN = RUN.P, RUN.res, RUN.plan, RUN.default_run
+JOB = RUN.jobs    # "<class>_<paper>" -> threads, resources, device: train_a, infer_b, prep_a, light_b, ...
+ENV = "../../envs/mixlab.yaml"
 
 
 wildcard_constraints:
@@ -68,53 +32,17 @@ wildcard_constraints:
     rtable="table[13]",
 
 
-def synth_spec():
-    return _synth.SynthSpec(sample_rate=P["sample_rate"], **P["synth"])
-
-
-# Real MUSDB18-HQ is checked whole (every header) while the DAG is built: a bad file stops the run
-# here, with every problem listed, instead of days later in the job that first reads it.
-MUSDB = None
-if P["dataset"] == "musdb":
-    from mixlab.data.check_musdb import check_musdb as _check_musdb
-    from mixlab.data import musdb_import as _musdb_import
-
-    MUSDB = _check_musdb(P["musdb_root"])
-    for _w in MUSDB.warnings if MUSDB.ok else []:
-        print(f"mixlab: warning: {_w}", file=sys.stderr)
-    if not MUSDB.ok:
-        raise WorkflowError(MUSDB.text() + "\n(`mixlab check-musdb --root ROOT` prints this report; fix the files named "
-                            "and rerun -- nothing has been run)")
-    MUSDB_IMPORT = _musdb_import.needs_import(P)
-
-
 def corpus_root():
-    """Root of the MUSDB18-HQ-layout corpus: the synthetic one a rule builds, real MUSDB18-HQ resampled
-    to the scale's rate (laptop scales), or the real tree itself (44.1 kHz, every song)."""
-    if P["dataset"] == "synthetic":
-        return f"{RES}/corpus/musdb"
-    if MUSDB_IMPORT:
-        return f"{RES}/corpus/musdb18hq"
-    return P["musdb_root"]
+    return RUN.corpus_root()
 
 
-ENV = "../../envs/mixlab.yaml"
+def tracks(split):
+    return RUN.tracks(split)
 
 
 def testset_root(testset):
     """Corpus a test set lives in: the test split itself, or a per-stem shifted copy of it (Fig. 4)."""
     return corpus_root() if testset == "test" else f"{RES}/testsets/{testset}"
-
-
-@functools.cache
-def tracks(split):
-    if P["dataset"] == "synthetic":
-        return _synth.track_names(synth_spec(), split)
-    return _musdb_import.select(MUSDB.tracks, P.get("musdb") or {})[split]
-
-
-# which runs, specs, stores and test sets this config implies: mixlab/plan.py (unit-tested)
-PLAN = _plan.plan(P, {split: tracks(split) for split in ("train", "valid", "test")})
 
 
 def crosscheck_pairs(exp):
@@ -139,48 +67,19 @@ def train_stores(exp, model):
     return PLAN.train_stores(exp, model, RES)
 
 
-def job_class(cls, paper="a"):
-    """A preset's resources for one class of job (train, infer, prep, light); Paper B's may override them."""
-    classes = {**P["resources"], **(P["mixit"].get("resources", {}) if paper == "b" else {})}
-    return classes[cls]
+def infer_job(w):
+    """Separation runs on the job class of the model's paper."""
+    return JOB["infer_b" if w.exp in ("mixit", "released") else "infer_a"]
 
 
-def job_threads(cls, paper="a"):
-    r = job_class(cls, paper)
-    return r["cpus"] * max(1, r["gpu"])
+def figure_inputs(name):
+    """The files a figure or table reads (Plan.figure_job's inputs), by input name."""
+    return PLAN.figure_job(name, RES)["inputs"]
 
 
-def job_resources(cls, paper="a"):
-    """Snakemake resources of a job class: `gpu` (also the local --resources gpu=N budget), mem_mb and
-    runtime (minutes); GPU jobs ask SLURM for cpus per GPU, CPU jobs for `threads` CPUs."""
-    r = job_class(cls, paper)
-    res = {"gpu": r["gpu"], "mem_mb": r["mem_mb"], "runtime": r["runtime"]}
-    if r["gpu"] > 0:
-        res["cpus_per_gpu"] = r["cpus"]
-    if cls == "train":
-        # SLURM: SIGTERM a tenth of the time limit (at most 10 min) before it; the training writes its
-        # checkpoint and exits, the retry resumes. TERM, not USR1: the Snakemake job step that runs the
-        # rule inside the allocation shuts down gracefully on TERM and dies on USR1.
-        res["slurm_extra"] = f"--signal=TERM@{max(5, min(600, r['runtime'] * 6))}"
-    return res
-
-
-def paper_of(exp):
-    """Which paper's job classes a model of this experiment uses."""
-    return "b" if exp in ("mixit", "released") else "a"
-
-
-def job_device(cls, paper="a"):
-    return "cuda" if job_class(cls, paper)["gpu"] > 0 else "cpu"
-
-
-# Rules run `python -m mixlab`: the Python of the interpreter running Snakemake, also when its
-# environment was not activated (e.g. `.venv/bin/snakemake`), or the job's conda env (--sdm conda),
-# which holds the dependencies; mixlab itself comes from this repository either way. Jobs inherit
-# both variables, locally and on SLURM (sbatch --export=ALL).
-os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-os.environ.update(PYTHONPATH=os.pathsep.join(
-    [str(Path(workflow.basedir).parent / "src")] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+def figure_spec(name):
+    """What `mixlab figure --spec` gets: the figure's name, settings, caption and inputs (Plan.figure_job)."""
+    return json.dumps(PLAN.figure_job(name, RES))
 
 
 # results/fig3.pdf, results/table1.md, ...: copies of the default run's figures and tables, so the first
@@ -201,21 +100,6 @@ def shortcuts(targets):
     prefix = f"{RES}/"
     return [f"results/{t[len(prefix):]}" for t in targets if t.startswith(prefix)] if DEFAULT_RUN else []
 
-
-
-def trained_histories():
-    """label -> history CSV of every model the final targets train (both papers)."""
-    return PLAN.histories(RES)
-
-
-# ---- Paper A
-
-@functools.cache
-def chunk_samples():
-    """Samples per training chunk of the preset's model (Fig. 2's evaluation chunks)."""
-    from mixlab.models import model_chunk
-
-    return model_chunk({**P["model"], "sample_rate": P["sample_rate"]})
 
 
 # ---- Paper B

@@ -7,9 +7,9 @@ rule synth_corpus:
         directory(f"{RES}/corpus/musdb"),
     params:
         spec=lambda w: json.dumps(PLAN.job_spec("synth")),
-    threads: job_threads("prep", "a")
+    threads: JOB["prep_a"].threads
     resources:
-        **job_resources("prep", "a"),
+        **JOB["prep_a"].resources,
     conda:
         ENV
     log:
@@ -25,9 +25,9 @@ rule import_musdb:
     params:
         root=P["musdb_root"],
         spec=lambda w: json.dumps(PLAN.job_spec("import-musdb")),
-    threads: job_threads("prep", "a")
+    threads: JOB["prep_a"].threads
     resources:
-        **job_resources("prep", "a"),
+        **JOB["prep_a"].resources,
     conda:
         ENV
     log:
@@ -42,14 +42,14 @@ rule stem_store:
     output:
         directory(f"{RES}/store/{{split}}"),
     params:
-        sample_rate=P["sample_rate"],
-    threads: job_threads("prep", "a")
+        spec=json.dumps(PLAN.job_spec("store")),
+    threads: JOB["prep_a"].threads
     resources:
-        **job_resources("prep", "a"),
+        **JOB["prep_a"].resources,
     conda:
         ENV
     log:
         f"{RES}/logs/stem_store_{{split}}.log",
     shell:
         "python -m mixlab store --root {input.corpus:q} --split {wildcards.split} --out {output:q}"
-        " --sample-rate {params.sample_rate} > {log:q} 2>&1"
+        " --spec {params.spec:q} > {log:q} 2>&1"

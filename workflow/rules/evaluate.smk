@@ -12,13 +12,13 @@ rule separate:
     params:
         tracks=lambda w, input: [f"{input.corpus}/test/{t}" for t in tracks("test")],
         out=lambda w: f"{RES}/separated/{w.testset}/{w.exp}",
-        device=lambda w: job_device("infer", paper_of(w.exp)),
-    threads: lambda w: job_threads("infer", paper_of(w.exp))
+        device=lambda w: infer_job(w).device,
+    threads: lambda w: infer_job(w).threads
     resources:
-        gpu=lambda w: job_resources("infer", paper_of(w.exp))["gpu"],
-        mem_mb=lambda w: job_resources("infer", paper_of(w.exp))["mem_mb"],
-        runtime=lambda w: job_resources("infer", paper_of(w.exp))["runtime"],
-        cpus_per_gpu=lambda w: job_resources("infer", paper_of(w.exp)).get("cpus_per_gpu", 0),
+        gpu=lambda w: infer_job(w).resources["gpu"],
+        mem_mb=lambda w: infer_job(w).resources["mem_mb"],
+        runtime=lambda w: infer_job(w).resources["runtime"],
+        cpus_per_gpu=lambda w: infer_job(w).resources.get("cpus_per_gpu", 0),
     conda:
         ENV
     log:
@@ -39,18 +39,17 @@ rule score_model:
     params:
         references=lambda w, input: [f"{input.corpus}/test/{t}" for t in tracks("test")],
         estimates=lambda w, input: [f"{input.estimates}/{t}" for t in tracks("test")],
-        sample_rate=P["sample_rate"],
-        scorer=P["scorer"],
-    threads: job_threads("light", "a")
+        spec=json.dumps(PLAN.job_spec("score")),
+    threads: JOB["light_a"].threads
     resources:
-        **job_resources("light", "a"),
+        **JOB["light_a"].resources,
     conda:
         ENV
     log:
         f"{RES}/logs/score/{{testset}}/{{exp}}/{{model}}.log",
     shell:
         "python -m mixlab score --references {params.references:q} --estimates {params.estimates:q} --out {output:q}"
-        " --sample-rate {params.sample_rate} --scorer {params.scorer} --threads {threads} > {log:q} 2>&1"
+        " --spec {params.spec:q} --threads {threads} > {log:q} 2>&1"
 
 
 rule aggregate_model:
@@ -58,9 +57,9 @@ rule aggregate_model:
         lambda w: expand(f"{RES}/scores/{w.testset}/{w.exp}/{w.model}/{{track}}.json", track=tracks("test")),
     output:
         f"{RES}/scores/{{testset}}/{{exp}}/{{model}}.csv",
-    threads: job_threads("light", "a")
+    threads: JOB["light_a"].threads
     resources:
-        **job_resources("light", "a"),
+        **JOB["light_a"].resources,
     conda:
         ENV
     log:
@@ -79,9 +78,9 @@ rule crosscheck_scorer:
     params:
         references=lambda w, input: [f"{input.corpus}/test/{t}" for m, t in crosscheck_pairs(w.exp)],
         estimates=lambda w, input: [f"{e}/{t}" for e, (m, t) in zip(input.estimates, crosscheck_pairs(w.exp))],
-    threads: job_threads("light", "a")
+    threads: JOB["light_a"].threads
     resources:
-        **job_resources("light", "a"),
+        **JOB["light_a"].resources,
     conda:
         ENV
     log:
@@ -101,15 +100,14 @@ rule usdr_model:
         tracks=tracks("test"),
         references=lambda w, input: [f"{input.corpus}/test/{t}" for t in tracks("test")],
         estimates=lambda w, input: [f"{input.estimates}/{t}" for t in tracks("test")],
-        sample_rate=P["sample_rate"],
-        mode=P["mixit"]["usdr"],
-    threads: job_threads("light", "b")
+        spec=json.dumps(PLAN.job_spec("usdr")),
+    threads: JOB["light_b"].threads
     resources:
-        **job_resources("light", "b"),
+        **JOB["light_b"].resources,
     conda:
         ENV
     log:
         f"{RES}/logs/usdr/{{testset}}/{{exp}}/{{model}}.log",
     shell:
         "python -m mixlab usdr --tracks {params.tracks:q} --references {params.references:q} --estimates {params.estimates:q}"
-        " --sample-rate {params.sample_rate} --mode {params.mode} --out {output:q} > {log:q} 2>&1"
+        " --spec {params.spec:q} --out {output:q} > {log:q} 2>&1"

@@ -2,8 +2,6 @@
 # fine-tuning on the MUSDB-layout corpus, uSDR/cSDR, Tables 1-3 under results/<run>/mixit/.
 
 
-M = P["mixit"]
-MIXIT_ROWS = PLAN.mixit_rows()
 PAPER_B = [f"{RES}/mixit/table{i}.{x}" for i in (1, 2, 3) for x in ("md", "csv", "tex")] + [f"{RES}/mixit/effects.md"]
 # with released_root: the authors' released Table 1 and 3 models scored here, beside the paper's numbers
 PAPER_B_RELEASED = [f"{RES}/mixit/released/table{i}.{x}" for i in (1, 3) for x in ("md", "csv")]
@@ -16,9 +14,9 @@ rule fma_synth:
         directory(f"{RES}/corpus/fma"),
     params:
         spec=lambda w: json.dumps(PLAN.job_spec("fma-synth")),
-    threads: job_threads("prep", "b")
+    threads: JOB["prep_b"].threads
     resources:
-        **job_resources("prep", "b"),
+        **JOB["prep_b"].resources,
     conda:
         ENV
     log:
@@ -34,9 +32,9 @@ rule fma_prep:
         directory(f"{RES}/fma/{{subset}}"),
     params:
         spec=lambda w: json.dumps(PLAN.job_spec("fma-prep")),
-    threads: job_threads("prep", "b")
+    threads: JOB["prep_b"].threads
     resources:
-        **job_resources("prep", "b"),
+        **JOB["prep_b"].resources,
     conda:
         ENV
     log:
@@ -53,9 +51,9 @@ rule source_activity:
         f"{RES}/mixit/activity.json",
     params:
         spec=lambda w: json.dumps(PLAN.job_spec("activity")),
-    threads: job_threads("prep", "b")
+    threads: JOB["prep_b"].threads
     resources:
-        **job_resources("prep", "b"),
+        **JOB["prep_b"].resources,
     conda:
         ENV
     log:
@@ -75,9 +73,9 @@ if P["mixit_pretrained"] == "released":
             f"{RES}/mixit/pretrained/{{size}}_{{subset}}.pt",
         params:
             separate=json.dumps(PLAN.job_spec("separate", "mixit")),
-        threads: job_threads("light", "b")
+        threads: JOB["light_b"].threads
         resources:
-            **job_resources("light", "b"),
+            **JOB["light_b"].resources,
         conda:
             ENV
         log:
@@ -98,11 +96,11 @@ else:
         params:
             spec=lambda w: json.dumps(PLAN.mixit_pretrain_job(w.size, w.subset, RES)),
             resume=lambda w: f"{RES}/resume/mixit/pretrained/{w.size}_{w.subset}",
-            device=job_device("train", "b"),
-            threads=lambda w, threads: max(1, threads // max(1, job_class("train", "b")["gpu"])),
-        threads: job_threads("train", "b")
+            device=JOB["train_b"].device,
+            threads=lambda w, threads: JOB["train_b"].process_threads(threads),
+        threads: JOB["train_b"].threads
         resources:
-            **job_resources("train", "b"),
+            **JOB["train_b"].resources,
         conda:
             ENV
         log:
@@ -121,9 +119,9 @@ rule import_released:
         f"{RES}/models/released/{{model}}.pt",
     params:
         separate=json.dumps(PLAN.job_spec("separate", "released")),
-    threads: job_threads("light", "b")
+    threads: JOB["light_b"].threads
     resources:
-        **job_resources("light", "b"),
+        **JOB["light_b"].resources,
     conda:
         ENV
     log:
@@ -139,19 +137,18 @@ rule select_channels:
     output:
         f"{RES}/mixit/channels/{{size}}_{{subset}}.json",
     params:
-        chunk=M["channel_chunk_seconds"],
-        rule=M["channel_selection"],
-        device=job_device("infer", "b"),
-    threads: job_threads("infer", "b")
+        spec=json.dumps(PLAN.job_spec("select-channels")),
+        device=JOB["infer_b"].device,
+    threads: JOB["infer_b"].threads
     resources:
-        **job_resources("infer", "b"),
+        **JOB["infer_b"].resources,
     conda:
         ENV
     log:
         f"{RES}/logs/mixit/channels/{{size}}_{{subset}}.log",
     shell:
-        "python -m mixlab select-channels --model {input.model:q} --store {input.store:q} --chunk-seconds {params.chunk}"
-        " --rule {params.rule} --out {output:q} --device {params.device} --threads {threads} > {log:q} 2>&1"
+        "python -m mixlab select-channels --model {input.model:q} --store {input.store:q} --spec {params.spec:q}"
+        " --out {output:q} --device {params.device} --threads {threads} > {log:q} 2>&1"
 
 
 rule finetune_mixit:
@@ -163,11 +160,11 @@ rule finetune_mixit:
     params:
         spec=lambda w: json.dumps(PLAN.mixit_finetune_job(w.model, RES)),
         resume=lambda w: f"{RES}/resume/mixit/{w.model}",
-        device=job_device("train", "b"),
-        threads=lambda w, threads: max(1, threads // max(1, job_class("train", "b")["gpu"])),
-    threads: job_threads("train", "b")
+        device=JOB["train_b"].device,
+        threads=lambda w, threads: JOB["train_b"].process_threads(threads),
+    threads: JOB["train_b"].threads
     resources:
-        **job_resources("train", "b"),
+        **JOB["train_b"].resources,
     conda:
         ENV
     log:
@@ -180,73 +177,62 @@ rule finetune_mixit:
 
 rule mixit_table:
     input:
-        # row-major over the fine-tuning seeds: row 0's seeds first
-        unpack(lambda w: PLAN.mixit_table_scores(w.table, RES)),
+        unpack(lambda w: figure_inputs(f"mixit/{w.table}")),
         crosscheck=crosscheck_input("mixit"),
     output:
         report(multiext(f"{RES}/mixit/{{table}}", ".md", ".csv", ".tex"), category="Paper B",
                caption="../report/mixit_table.rst"),
     params:
-        rows=lambda w: json.dumps([labels for labels, _ in MIXIT_ROWS[w.table]]),
-        seeds=["--seeds", *map(str, PLAN.mixit_seeds())] if len(PLAN.mixit_seeds()) > 1 else [],
+        spec=lambda w: figure_spec(f"mixit/{w.table}"),
         out=lambda w: f"{RES}/mixit/{w.table}.md",
-        caption=PLAN.caption("mixit"),
-    threads: job_threads("light", "b")
+    threads: JOB["light_b"].threads
     resources:
-        **job_resources("light", "b"),
+        **JOB["light_b"].resources,
     conda:
         ENV
     log:
         f"{RES}/logs/mixit/{{table}}.log",
     shell:
-        "python -m mixlab mixit-table --rows {params.rows:q} {params.seeds:q} --csdr {input.csdr:q} --usdr {input.usdr:q}"
-        " --out {params.out:q} --caption {params.caption:q} > {log:q} 2>&1"
+        "python -m mixlab figure --spec {params.spec:q} --out {params.out:q} > {log:q} 2>&1"
 
 
 rule effects_b:
     input:
-        **{f"table{i}": f"{RES}/mixit/table{i}.csv" for i in (1, 2, 3)},
+        **figure_inputs("mixit/effects"),
     output:
         f"{RES}/mixit/effects.md",
     params:
-        caption=PLAN.caption("effects_b"),
-    threads: job_threads("light", "b")
+        spec=figure_spec("mixit/effects"),
+    threads: JOB["light_b"].threads
     resources:
-        **job_resources("light", "b"),
+        **JOB["light_b"].resources,
     conda:
         ENV
     log:
         f"{RES}/logs/mixit/effects.log",
     shell:
-        "python -m mixlab mixit-effects --table1 {input.table1:q} --table2 {input.table2:q} --table3 {input.table3:q}"
-        " --out {output:q} --caption {params.caption:q} > {log:q} 2>&1"
+        "python -m mixlab figure --spec {params.spec:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule released_table:
     input:
-        csdr=lambda w: [f"{RES}/scores/test/released/{m}.csv" for _, m in MIXIT_ROWS[w.rtable]],
-        usdr=lambda w: [f"{RES}/usdr/test/released/{m}.csv" for _, m in MIXIT_ROWS[w.rtable]],
+        unpack(lambda w: figure_inputs(f"mixit/released/{w.rtable}")),
         crosscheck=crosscheck_input("released"),
     output:
         report(multiext(f"{RES}/mixit/released/{{rtable}}", ".md", ".csv"), category="Paper B (released models)",
                caption="../report/mixit_table.rst"),
     params:
-        rows=lambda w: json.dumps([labels for labels, _ in MIXIT_ROWS[w.rtable]]),
-        models=lambda w: [m for _, m in MIXIT_ROWS[w.rtable]],
-        published=lambda w: json.dumps(P["paper_b_published"]),
+        spec=lambda w: figure_spec(f"mixit/released/{w.rtable}"),
         out=lambda w: f"{RES}/mixit/released/{w.rtable}.md",
-        caption=PLAN.caption("released"),
-    threads: job_threads("light", "b")
+    threads: JOB["light_b"].threads
     resources:
-        **job_resources("light", "b"),
+        **JOB["light_b"].resources,
     conda:
         ENV
     log:
         f"{RES}/logs/mixit/released_{{rtable}}.log",
     shell:
-        "python -m mixlab released-table --rows {params.rows:q} --models {params.models:q} --csdr {input.csdr:q}"
-        " --usdr {input.usdr:q} --published {params.published:q} --out {params.out:q} --caption {params.caption:q}"
-        " > {log:q} 2>&1"
+        "python -m mixlab figure --spec {params.spec:q} --out {params.out:q} > {log:q} 2>&1"
 
 
 rule paper_b_released:

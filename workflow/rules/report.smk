@@ -4,25 +4,23 @@
 rule training_histories:
     # every trained model's loss curve (the engine's <model>.history.csv), one panel per experiment
     input:
-        histories=list(trained_histories().values()),
+        **figure_inputs("training"),
     output:
         pdf=report(f"{RES}/training.pdf", caption="../report/training.rst", category="Training"),
         csv=f"{RES}/training.csv",
         png=f"{RES}/training.png",
         md=f"{RES}/training.md",
     params:
-        labels=list(trained_histories()),
-        caption=PLAN.caption("training"),
-    threads: job_threads("light", "a")
+        spec=figure_spec("training"),
+    threads: JOB["light_a"].threads
     resources:
-        **job_resources("light", "a"),
+        **JOB["light_a"].resources,
     conda:
         ENV
     log:
         f"{RES}/logs/training_histories.log",
     shell:
-        "python -m mixlab histories --labels {params.labels:q} --histories {input.histories:q} --out {output.pdf:q}"
-        " --caption {params.caption:q} > {log:q} 2>&1"
+        "python -m mixlab figure --spec {params.spec:q} --out {output.pdf:q} > {log:q} 2>&1"
 
 
 # results/fig3.pdf, ...: the default run's figures and tables, copied (SHORTCUTS, common.smk)

@@ -66,11 +66,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    from mixlab.cli._common import expand_settings
     from mixlab.config import ConfigError
     from mixlab.errors import InputError
     from mixlab.train.preemption import EXIT_PREEMPTED, Preempted
 
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parser.parse_args(expand_settings(parser, argv))
+    except (argparse.ArgumentTypeError, ConfigError, InputError) as exc:     # the --spec: not there, not JSON
+        parser.error(f"argument --spec: {exc}")
     try:
         args.func(args)
     except (ConfigError, InputError) as exc:

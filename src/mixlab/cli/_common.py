@@ -154,3 +154,47 @@ def job_spec(a, allowed, flags=()) -> dict:
         raise ConfigError(f"--spec: unknown key(s) {', '.join(map(repr, unknown))}; "
                           f"`mixlab {a.command}` takes {', '.join(names)}")
     return spec
+
+
+SETTINGS_SPEC = ("the command's settings as inline JSON or a JSON/YAML file, keys named as its options "
+                 "(sample_rate for --sample-rate); options given on the command line override it")
+
+
+def settings_spec(s) -> None:
+    """Let `--spec` give any of a command's options, as the workflow passes a job's settings (Plan.job_spec)."""
+    s.add_argument("--spec", type=spec_arg, default=None, help=SETTINGS_SPEC)
+    s.set_defaults(settings_spec=True)
+
+
+def expand_settings(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """`CMD --spec S REST` -> `CMD <S as options> REST` for commands with `settings_spec`, so argparse checks
+    the spec's values exactly as typed options (types, choices, files that must exist)."""
+    from mixlab.config import ConfigError
+
+    if "--spec" not in argv[1:] or argv[0].startswith("-"):
+        return argv
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    cmd = sub.choices.get(argv[0])
+    if cmd is None or not cmd.get_default("settings_spec"):
+        return argv
+    i = argv.index("--spec")
+    if i + 1 >= len(argv):
+        return argv                      # argparse names the missing value
+    spec = read_spec(spec_arg(argv[i + 1]))
+    options = {a.dest: a for a in cmd._actions if a.option_strings and a.dest not in ("help", "spec")}
+    unknown = sorted(set(spec) - set(options))
+    if unknown:
+        raise ConfigError(f"--spec: unknown key(s) {', '.join(map(repr, unknown))}; `mixlab {argv[0]}` takes "
+                          f"{', '.join(options)}")
+    tokens = []
+    for key, value in spec.items():
+        flag, action = options[key].option_strings[-1], options[key]
+        if value is None or value is False:
+            continue
+        if isinstance(action, argparse._StoreTrueAction):
+            tokens.append(flag)
+        elif isinstance(value, (list, tuple)):
+            tokens += [flag, *map(str, value)]
+        else:
+            tokens += [flag, str(value)]
+    return [argv[0], *tokens, *argv[1:i], *argv[i + 2:]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mixlab.cli._common import existing_folder, job_spec, log, spec_arg
+from mixlab.cli._common import existing_folder, job_spec, log, settings_spec, spec_arg
 from mixlab.config import ConfigError
 
 # import-musdb: the songs and the excerpt a laptop scale uses (absent: every song, whole)
@@ -136,6 +136,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--out", required=True, help="store folder to write")
     s.add_argument("--sample-rate", type=int, required=True, help="the rate every stem must have (Hz)")
     s.add_argument("--min-length", type=int, default=0, help="reject tracks shorter than this (samples)")
+    settings_spec(s)
     s.set_defaults(func=cmd_store)
 
     s = sub.add_parser("shift-testset", help="Fig. 4: a copy of the test set with every stem shifted on its own")
@@ -145,6 +146,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--value", type=float, required=True, help="t_s in seconds (time) or K semitones (pitch)")
     s.add_argument("--seed", type=int, required=True, help="seed of the random per-stem shifts")
     s.add_argument("--sample-rate", type=int, required=True, help="the corpus rate (Hz)")
+    settings_spec(s)
     s.set_defaults(func=cmd_shift_testset)
 
     s = sub.add_parser("pitch-bank", help="pitch-shifted copies of a training stem store (Rubber Band), pooled in training")
@@ -160,6 +162,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--seed", type=int, required=True, help="seed of the draw")
     s.add_argument("--n-songs", type=int, default=None, help="songs to make (default: as many as the store has)")
     s.add_argument("--out", required=True, help="store folder to write")
+    settings_spec(s)
     s.set_defaults(func=cmd_song_level_store)
 
     s = sub.add_parser("evalset", help="Fig. 2: fixed original/random-mix evaluation chunks of one split (a CSV recipe)")
@@ -168,6 +171,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds of the random mixes (0 1 2)")
     s.add_argument("--max-chunks", type=int, default=None, help="at most this many chunks per kind (default: all)")
     s.add_argument("--out", required=True, help="CSV recipe to write")
+    settings_spec(s)
     s.set_defaults(func=cmd_evalset)
 
     s = sub.add_parser("fma-synth", help="FMA-like MP3 corpus (nested subsets, planted bad files)")

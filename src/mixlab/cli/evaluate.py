@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from mixlab.cli._common import (DEVICE_HELP, THREADS_HELP, duration, existing_file, existing_folder, existing_path, job_spec,
-                                keep_freed_memory, log, native_threads, spec_arg, threads)
+                                keep_freed_memory, log, native_threads, settings_spec, spec_arg, threads)
 from mixlab.config import ConfigError
 
 def pick_device(asked: str) -> str:
@@ -236,6 +236,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="museval itself, or mixlab's exact reimplementation (same numbers within 1e-6 dB, ~20x faster)")
     s.add_argument("--device", default="cpu", help="the fast scorer's device: cpu (numpy/scipy) or a torch device")
     s.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
+    settings_spec(s)
     s.set_defaults(func=cmd_score)
 
     s = sub.add_parser("crosscheck", help="compare fast-scorer JSONs with museval; exit 1 on a mismatch")
@@ -260,6 +261,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--device", default="cpu", help=DEVICE_HELP)
     s.add_argument("--batch-size", type=int, default=16, help="chunks per forward pass (16)")
     s.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
+    settings_spec(s)
     s.set_defaults(func=cmd_curve)
 
     s = sub.add_parser("select-channels", help="pick 4 of the N MixIT outputs by majority vote")
@@ -271,6 +273,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--out", required=True, help="JSON to write")
     s.add_argument("--device", default="cpu", help=DEVICE_HELP)
     s.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
+    settings_spec(s)
     s.set_defaults(func=cmd_select_channels)
 
     s = sub.add_parser("usdr", help="song-level SNR per stem of separated tracks -> CSV")
@@ -282,6 +285,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="one SNR over both channels (MDX, the paper's citation) or the mean of per-channel SNRs "
                         "(the authors' code); the workflow passes mixit.usdr")
     s.add_argument("--out", required=True, help="CSV to write")
+    settings_spec(s)
     s.set_defaults(func=cmd_usdr)
 
     s = sub.add_parser("import-checkpoint", help="the authors' released model folder -> a mixlab model file")

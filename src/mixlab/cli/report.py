@@ -7,121 +7,24 @@ import copy
 import json
 from pathlib import Path
 
-from mixlab.cli._common import existing_file, log
+from mixlab.cli._common import existing_file, log, read_spec, spec_arg
 
 
-def sibling(out: str, suffix: str) -> Path:
-    """A figure's data and caption files share its name: fig1.pdf -> fig1.csv, fig1.png, fig1.md."""
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    return Path(out).with_suffix(suffix)
+def cmd_figure(a):
+    from mixlab.papers import figure
+
+    figure(read_spec(a.spec), a.out, log=log)
 
 
-def stem(out: str) -> Path:
-    """A table's --out is its Markdown file; the .csv (and .tex) beside it share its name."""
-    from mixlab.config import ConfigError
+def cmd_figures(a):
+    from mixlab.papers import figures
+    from mixlab.plots.figure import WRITES
 
-    if Path(out).suffix != ".md":
-        raise ConfigError(f"--out {out}: a table is written as Markdown with its CSV (and LaTeX) beside it; "
-                          f"give a .md path, e.g. {Path(out).with_suffix('.md')}")
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    return Path(out).with_suffix("")
-
-
-def cmd_fig1(a):
-    from mixlab.papers.random_mixing.fig1 import fig1_table, plot_fig1
-
-    if len(a.p) != len(a.tables) or (a.seeds and len(a.seeds) != len(a.tables)):
-        raise SystemExit("--p, --tables (and --seeds) must have the same length")
-    table = fig1_table(a.p, a.tables, a.seeds)
-    table.round(3).to_csv(sibling(a.out, ".csv"))
-    plot_fig1(table, a.out, a.caption)
-    log(f"[fig1] {a.out}\n{table.round(2).to_string()}")
-
-
-def cmd_effects(a):
-    from mixlab.papers.random_mixing.claims import effects_table
-    from mixlab.papers.verdicts import write_effects
-
-    table = effects_table({k: getattr(a, k) for k in ("fig1", "fig2", "fig3", "fig4", "fig5", "table1")})
-    write_effects(table, a.out, a.caption)
-    log(f"[effects] {a.out}\n{table[['effect', 'shown']].to_string(index=False)}")
-
-
-def cmd_mixit_effects(a):
-    from mixlab.papers.mixit.claims import effects_table
-    from mixlab.papers.verdicts import write_effects
-
-    table = effects_table({k: getattr(a, k) for k in ("table1", "table2", "table3")})
-    write_effects(table, a.out, a.caption)
-    log(f"[mixit-effects] {a.out}\n{table[['effect', 'shown']].to_string(index=False)}")
-
-
-def cmd_fig2(a):
-    from mixlab.papers.random_mixing.fig2 import fig2_table, plot_fig2
-
-    if len(a.p) != len(a.curves):
-        raise SystemExit("--p and --curves must have the same length")
-    table = fig2_table(a.p, a.curves)
-    table.round(4).to_csv(sibling(a.out, ".csv"), index=False)
-    plot_fig2(table, a.out, a.caption)
-    log(f"[fig2] {a.out}")
-
-
-def cmd_fig3(a):
-    from mixlab.papers.random_mixing.fig3 import fig3_table, plot_fig3
-
-    if len(a.models) != len(a.tables):
-        raise SystemExit("--models and --tables must have the same length")
-    table = fig3_table(a.models, a.tables, examples=a.examples)
-    table.round(3).to_csv(sibling(a.out, ".csv"), index=False)
-    plot_fig3(table, a.out, a.caption, examples=a.examples, songs=a.songs)
-    log(f"[fig3] {a.out}\n{table.round(2).to_string()}")
-
-
-def cmd_shift_figure(a):
-    from mixlab.papers.random_mixing.fig4_fig5 import plot_fig4, plot_fig5, shift_table
-
-    rows = json.loads(a.rows)
-    if len(rows) != len(a.tables):
-        raise SystemExit("--rows and --tables must have the same length")
-    table = shift_table(rows, a.tables)
-    table.round(3).to_csv(sibling(a.out, ".csv"), index=False)
-    (plot_fig4 if a.figure == 4 else plot_fig5)(table, a.out, a.caption)
-    log(f"[fig{a.figure}] {a.out}\n{table.round(2).to_string()}")
-
-
-def cmd_table1(a):
-    from mixlab.papers.random_mixing.tables import table1, write_table1
-
-    if len(a.models) != len(a.tables):
-        raise SystemExit("--models and --tables must have the same length")
-    per_model, summary = table1(a.models, a.tables)
-    paths = write_table1(summary, stem(a.out), a.caption)
-    log(per_model.round(2).to_string() + "\n" + Path(paths[0]).read_text())
-
-
-def cmd_mixit_table(a):
-    from mixlab.papers.mixit.tables import build_table, write_table
-
-    labels = json.loads(a.rows)
-    n = len(a.seeds or [None])
-    if not (len(labels) * n == len(a.csdr) == len(a.usdr)):
-        raise SystemExit(f"mixit-table: --csdr and --usdr need one entry per row and seed each ({len(labels)} rows x "
-                         f"{n} seeds; got {len(a.csdr)} and {len(a.usdr)})")
-    table = build_table(labels, a.csdr, a.usdr, a.seeds)
-    for p in write_table(table, list(labels[0]), stem(a.out), a.caption):
-        log(f"[mixit-table] wrote {p}")
-
-
-def cmd_histories(a):
-    from mixlab.plots.histories import history_table, plot_histories
-
-    if len(a.labels) != len(a.histories):
-        raise SystemExit("--labels and --histories must have the same length")
-    table = history_table(a.labels, a.histories)
-    table.to_csv(sibling(a.out, ".csv"), index=False)
-    plot_histories(table, a.out, a.caption)
-    log(f"[histories] {len(a.labels)} models -> {a.out}")
+    for name, fig in figures().items():
+        what, suffix, _ = WRITES[fig.kind]
+        takes = [*fig.params, *(f"[{k}]" for k in fig.optional)]
+        print(f"{name}  ({what}, --out X{suffix})\n    {fig.help}\n    inputs: {', '.join(fig.inputs)}"
+              + (f"; settings: {', '.join(takes)}" if takes else ""))
 
 
 def read_config(configfiles: list[str], overrides: list[str]) -> dict:
@@ -183,35 +86,8 @@ def cmd_cost(a):
     print(report(est, a.gpus))
 
 
-def cmd_released_table(a):
-    from mixlab.papers.mixit.released import compare_table, write_compare
-
-    labels, published = json.loads(a.rows), json.loads(a.published)
-    if not (len(labels) == len(a.models) == len(a.csdr) == len(a.usdr)):
-        raise SystemExit("released-table: --rows, --models, --csdr and --usdr need one entry per model each")
-    table = compare_table(labels, a.models, a.csdr, a.usdr, published)
-    for p in write_compare(table, list(labels[0]), stem(a.out), a.caption):
-        log(f"[released-table] wrote {p}")
-
-
 GROUP = "figures and tables"
-GROUP_OF = {"mixit-table": "Paper B", "mixit-effects": "Paper B", "released-table": "Paper B",
-            "cost": "configuration and cost", "check-config": "configuration and cost"}
-
-SCORE_TABLES = "per-track score tables (CSV, `mixlab aggregate`), one per model"
-CAPTION = "caption: written beside the output (.md), not into the image"
-
-
-def figure_out(s) -> None:
-    s.add_argument("--out", required=True, help="PDF to write; the PNG, the CSV of the plotted numbers and the "
-                   "caption (.md) go beside it with the same name")
-    s.add_argument("--caption", default="", help=CAPTION)
-
-
-def table_out(s) -> None:
-    s.add_argument("--out", required=True, help="Markdown file to write; the .csv (and .tex) go beside it")
-    s.add_argument("--caption", default="", help="caption line of the table")
-
+GROUP_OF = {"cost": "configuration and cost", "check-config": "configuration and cost"}
 
 def configs(s) -> None:
     s.add_argument("--configfile", nargs="+", default=["config.yaml"], type=existing_file,
@@ -222,80 +98,18 @@ def configs(s) -> None:
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    s = sub.add_parser("fig1", help="Paper A Fig. 1 from per-model per-track tables")
-    s.add_argument("--p", type=float, nargs="+", required=True, help="p of each table (share of original mixes)")
-    s.add_argument("--seeds", type=int, nargs="+", default=None, help="training seed of each table (default: one seed)")
-    s.add_argument("--tables", nargs="+", required=True, type=existing_file, help=SCORE_TABLES)
-    figure_out(s)
-    s.set_defaults(func=cmd_fig1)
+    s = sub.add_parser("figure", help="any figure or table of either paper from its spec (`mixlab figures` lists them)",
+                       description="Make one figure or table from a spec naming it and its inputs -- what the "
+                       "workflow passes -- e.g. {\"figure\": \"random_mixing.fig1\", \"p\": [0, 1], \"inputs\": "
+                       "{\"tables\": [\"p0.csv\", \"p1.csv\"]}, \"caption\": \"...\"}.")
+    s.add_argument("--spec", required=True, type=spec_arg,
+                   help="figure spec {figure, inputs, caption, settings...}: inline JSON or a JSON/YAML file")
+    s.add_argument("--out", required=True, help="file to write: a figure's PDF (PNG, CSV and caption .md beside "
+                   "it) or a table's .md (.csv and .tex beside it)")
+    s.set_defaults(func=cmd_figure)
 
-    s = sub.add_parser("fig2", help="Paper A Fig. 2 from per-model training curves")
-    s.add_argument("--p", type=float, nargs="+", required=True, help="p of each curve")
-    s.add_argument("--curves", nargs="+", required=True, type=existing_file, help="curve CSVs (`mixlab curve`)")
-    figure_out(s)
-    s.set_defaults(func=cmd_fig2)
-
-    s = sub.add_parser("fig3", help="Paper A Fig. 3 from per-model per-track tables")
-    s.add_argument("--models", nargs="+", required=True, help="Fig. 3 model ids (full_r<f>, half<seed>_r<f>)")
-    s.add_argument("--tables", nargs="+", required=True, type=existing_file, help=SCORE_TABLES)
-    s.add_argument("--examples", type=int, default=None,
-                   help="training examples of a run (steps x batch): the x axis then also counts the mixes")
-    s.add_argument("--songs", type=int, default=None, help="training songs of the full set (for the legend)")
-    figure_out(s)
-    s.set_defaults(func=cmd_fig3)
-
-    s = sub.add_parser("shift-figure", help="Paper A Fig. 4 or 5 from labelled per-model per-track tables")
-    s.add_argument("--figure", type=int, required=True, choices=[4, 5], help="which figure")
-    s.add_argument("--rows", required=True, help="JSON list, one dict of labels (model, kind, value, ...) per table")
-    s.add_argument("--tables", nargs="+", required=True, type=existing_file, help=SCORE_TABLES)
-    figure_out(s)
-    s.set_defaults(func=cmd_shift_figure)
-
-    s = sub.add_parser("table1", help="Paper A Table 1 (.md, .csv, .tex) from per-model per-track tables")
-    s.add_argument("--models", nargs="+", required=True, help="ids <original|random>_s<seed>")
-    s.add_argument("--tables", nargs="+", required=True, type=existing_file, help=SCORE_TABLES)
-    table_out(s)
-    s.set_defaults(func=cmd_table1)
-
-    s = sub.add_parser("effects", help="Paper A: each headline effect, measured, with a fixed criterion -> Markdown")
-    for name in ("fig1", "fig2", "fig3", "fig4", "fig5", "table1"):
-        s.add_argument(f"--{name}", default=None, type=existing_file, help=f"the run's {name}.csv (absent: not measured)")
-    s.add_argument("--out", required=True, help="Markdown file to write")
-    s.add_argument("--caption", default="", help="caption line")
-    s.set_defaults(func=cmd_effects)
-
-    s = sub.add_parser("histories", help="every model's training curve (<model>.history.csv) in one figure")
-    s.add_argument("--labels", nargs="+", required=True, help="model ids, e.g. fig1/p0.50 (panel = up to the last /)")
-    s.add_argument("--histories", nargs="+", required=True, type=existing_file, help="history CSVs, paired with --labels")
-    figure_out(s)
-    s.set_defaults(func=cmd_histories)
-
-    s = sub.add_parser("mixit-table", help="Paper B Table 1, 2 or 3 (.md, .csv, .tex)")
-    s.add_argument("--rows", required=True, help="JSON list of label dicts, one per row")
-    s.add_argument("--seeds", type=int, nargs="+", default=None,
-                   help="fine-tuning seeds: the tables below are then row-major, one per row and seed (default: one)")
-    s.add_argument("--csdr", nargs="+", required=True, type=existing_file, help=SCORE_TABLES)
-    s.add_argument("--usdr", nargs="+", required=True, type=existing_file, help="uSDR CSVs (`mixlab usdr`)")
-    table_out(s)
-    s.set_defaults(func=cmd_mixit_table)
-
-    s = sub.add_parser("mixit-effects", help="Paper B: each headline effect, measured, with a fixed criterion -> Markdown")
-    for name in ("table1", "table2", "table3"):
-        s.add_argument(f"--{name}", default=None, type=existing_file,
-                       help=f"the run's mixit/{name}.csv (absent: not measured)")
-    s.add_argument("--out", required=True, help="Markdown file to write")
-    s.add_argument("--caption", default="", help="caption line")
-    s.set_defaults(func=cmd_mixit_effects)
-
-    s = sub.add_parser("released-table", help="the authors' released models scored by mixlab, beside the "
-                                              "paper's numbers (.md, .csv)")
-    s.add_argument("--rows", required=True, help="JSON list of label dicts, one per model")
-    s.add_argument("--models", nargs="+", required=True, help="mixlab model ids of the released models")
-    s.add_argument("--csdr", nargs="+", required=True, type=existing_file, help=SCORE_TABLES)
-    s.add_argument("--usdr", nargs="+", required=True, type=existing_file, help="uSDR CSVs (`mixlab usdr`)")
-    s.add_argument("--published", required=True, help="JSON {model: {stem|average: [cSDR, uSDR]}} (the paper's)")
-    table_out(s)
-    s.set_defaults(func=cmd_released_table)
+    s = sub.add_parser("figures", help="list the figures and tables `mixlab figure` makes, with their inputs and settings")
+    s.set_defaults(func=cmd_figures)
 
     s = sub.add_parser("cost", help="trainings, steps, GPU-hours, wall time on N GPUs and disk of a run, before it starts",
                        description="What `snakemake --config ...` would run, costed with the GPU rates measured in "

@@ -44,3 +44,43 @@ def train(spec: dict, out: str | Path, resume_dir: str | Path, device: str = "cp
     _, module, function = RECIPES[name]
     build = getattr(importlib.import_module(module), function)
     return engine.train(spec, fixed, build, out, resume_dir, device, log, snapshots)
+
+
+def _training_histories(spec, out):
+    from mixlab.plots.figure import same_length
+    from mixlab.plots.histories import history_table, plot_histories
+
+    histories = spec["inputs"]["histories"]
+    same_length("training", histories=histories, labels=spec["labels"])
+    table = history_table(spec["labels"], histories)
+    table.to_csv(Path(out).with_suffix(".csv"), index=False)
+    plot_histories(table, out, spec["caption"])
+    return f"{len(histories)} models"
+
+
+def figures() -> dict:
+    """Every figure and table `mixlab figure` makes: "<paper>.<name>" from each paper's registry, plus
+    "training" (both papers' training histories)."""
+    from mixlab.papers.mixit.figures import FIGURES as B
+    from mixlab.papers.random_mixing.figures import FIGURES as A
+    from mixlab.plots.figure import Figure
+
+    out = {f"random_mixing.{k}": v for k, v in A.items()} | {f"mixit.{k}": v for k, v in B.items()}
+    out["training"] = Figure("figure", _training_histories, ("histories",), ("labels",),
+                             help="every model's training loss (<model>.history.csv); `labels` like fig1/p0.50, "
+                                  "one panel per part before the last /")
+    return out
+
+
+def figure(spec: dict, out: str | Path, log=print) -> None:
+    """Make the figure or table `spec["figure"]` names from its spec's inputs; write it to `out` (and beside)."""
+    from mixlab.config import ConfigError
+    from mixlab.plots.figure import check
+
+    registry = figures()
+    name = spec.get("figure")
+    if name not in registry:
+        raise ConfigError(f"spec key 'figure': {name!r} is not a figure; choose one of {', '.join(registry)}")
+    fig = registry[name]
+    spec = check(name, fig, spec, out)
+    log(f"[figure] {name} -> {out}\n{fig.make(spec, out)}")

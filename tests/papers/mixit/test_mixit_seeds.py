@@ -81,18 +81,20 @@ def test_verdicts(tmp_path):
     t1 = t2(0.5, 0.05).rename(columns={"Model size": "Model"}).assign(Model="BS-Locoformer (Small)")
     t1.to_csv(tmp_path / "table1.csv", index=False)
     t2(1.0, 0.1).to_csv(tmp_path / "table2.csv", index=False)
-    run_cli("mixit-effects", "--table1", str(tmp_path / "table1.csv"), "--table2", str(tmp_path / "table2.csv"),
-            "--out", str(tmp_path / "effects.md"), "--caption", "c")          # no Table 3: not run
+    spec = {"figure": "mixit.claims", "caption": "c",                         # no Table 3: not run
+            "inputs": {"table1": str(tmp_path / "table1.csv"), "table2": str(tmp_path / "table2.csv")}}
+    run_cli("figure", "--spec", json.dumps(spec), "--out", str(tmp_path / "effects.md"))
     text = (tmp_path / "effects.md").read_text()
     assert text.count("| ✓ |") == 2 and "not run" in text and "(Small)" in text
 
 
 def test_mixit_table_command_groups_the_seeds(tmp_path):
     csvs = [_scores(tmp_path, f"m{i}", x) for i, x in enumerate([3.0, 3.4, 6.0, 6.2])]
-    rows = json.dumps([{"Model size": "Small", "Pretrain": "-"}, {"Model size": "Small", "Pretrain": "MixIT"}])
-    run_cli("mixit-table", "--rows", rows, "--seeds", "5", "9", "--csdr", *[c for c, _ in csvs],
-            "--usdr", *[u for _, u in csvs], "--out", str(tmp_path / "t.md"))
+    rows = [{"Model size": "Small", "Pretrain": "-"}, {"Model size": "Small", "Pretrain": "MixIT"}]
+    spec = {"figure": "mixit.table", "rows": rows, "seeds": [5, 9],
+            "inputs": {"csdr": [c for c, _ in csvs], "usdr": [u for _, u in csvs]}}
+    run_cli("figure", "--spec", json.dumps(spec), "--out", str(tmp_path / "t.md"))
     assert pd.read_csv(tmp_path / "t.csv")["average_cSDR_seed5"].tolist() == pytest.approx([3.1, 6.1])
-    bad = run_cli("mixit-table", "--rows", rows, "--seeds", "5", "9", "--csdr", csvs[0][0], "--usdr", csvs[0][1],
-                  "--out", str(tmp_path / "u.md"), check=False)
+    spec["inputs"] = {"csdr": [csvs[0][0]], "usdr": [csvs[0][1]]}
+    bad = run_cli("figure", "--spec", json.dumps(spec), "--out", str(tmp_path / "u.md"), check=False)
     assert bad.returncode != 0 and "2 rows x 2 seeds" in bad.stderr
