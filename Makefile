@@ -4,12 +4,13 @@
 VENV  ?= .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.mixlab-setup
+CORPUS_STAMP := $(VENV)/.mixlab-corpus
 CORES ?= all
 # e.g. https://download.pytorch.org/whl/cpu: torch's small CPU build on a machine without a GPU
 TORCH_INDEX ?=
 TARGET ?= results/fig3.pdf
 
-.PHONY: setup demo test bench lint clean-results
+.PHONY: setup corpus-deps demo test bench lint clean-results
 
 setup: $(STAMP)
 
@@ -26,11 +27,31 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
+# The rendered corpus (mixlab render-corpus, dataset=rendered): MMA and recorded-sample soundfonts from
+# Debian, music21 and TinySoundFont from PyPI, and pysinsy (the sung lead) built from source (~1.5 min);
+# where pysinsy does not build, the lead is a GM voice patch and the corpus manifest says so.
+corpus-deps: $(CORPUS_STAMP)
+
+$(CORPUS_STAMP): $(STAMP)
+	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	missing=""; for p in mma fluid-soundfont-gm avldrums.lv2-soundfont; do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "[corpus-deps] installing$$missing (Debian)"; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing \
+	  || { echo "[corpus-deps] could not install$$missing; install them with your package manager and rerun"; exit 1; }; fi; \
+	if [ ! -f /usr/share/mma/lib/stdlib/.mmaDB ]; then echo "[corpus-deps] building mma's groove database (mma -G)"; \
+	  $$SUDO mkdir -p /usr/share/mma/plugins && $$SUDO mma -G >/dev/null; fi
+	$(PY) -m pip install -q "music21==10.5.1" "cython>=3" wheel "setuptools>=64"
+	$(PY) -m pip install -q --no-deps "tinysoundfont==0.3.7"     # --no-deps: its pyaudio dependency does not build
+	$(PY) -m pip install -q --no-build-isolation --no-deps "pysinsy==0.0.5" \
+	  || echo "[corpus-deps] pysinsy did not build: rendered songs get a voice-patch lead (see the corpus manifest)"
+	touch $(CORPUS_STAMP)
+
 demo: setup
 	$(VENV)/bin/snakemake --cores $(CORES) $(TARGET)
 
-test: setup
-	$(VENV)/bin/python -m pytest -q --durations=12
+test: setup corpus-deps
+	MIXLAB_REQUIRE_CORPUS=1 $(VENV)/bin/python -m pytest -q --durations=12
 
 bench: setup
 	$(VENV)/bin/python bench/run.py

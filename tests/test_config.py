@@ -148,6 +148,12 @@ def test_dataset_is_independent_of_the_scale(config, tmp_path):
     config.update(dataset="synthetic", scale="paper")
     with pytest.raises(ConfigError, match="scale 'paper' has no synthetic corpus"):
         validate(config)
+    config.update(dataset="rendered", scale="demo")
+    p = validate(config)
+    assert (p["dataset"], p["run"], p["render"]["n_test"]) == ("rendered", "demo-rendered", 4)
+    config.update(scale="paper")
+    with pytest.raises(ConfigError, match="scale 'paper' has no rendered corpus"):
+        validate(config)
 
 
 def test_presets_are_overlays_on_the_base(config):

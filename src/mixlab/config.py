@@ -153,6 +153,10 @@ def validate(config: dict, schema_path: str | Path | None = None) -> dict:
                               f"pass --config musdb_root=/path/to/musdb18hq")
         if not Path(root).is_dir():
             raise ConfigError(f"config key 'musdb_root': {root} is not a directory")
+    elif dataset == "rendered":
+        if "render" not in merged:
+            raise ConfigError(f"missing config key 'presets.{scale}.render': scale '{scale}' has no rendered corpus "
+                              "settings; add render: {seed, n_train, n_valid, n_test, seconds} to its preset")
     elif "synth" not in merged:
         raise ConfigError(f"missing config key 'presets.{scale}.synth': scale '{scale}' has no synthetic corpus "
                           "settings; use dataset=musdb with musdb_root=..., or a scale that has them (demo, tiny)")

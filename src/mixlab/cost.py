@@ -131,6 +131,10 @@ def corpus(P: dict, tracks: dict) -> dict:
         mean = (s["min_seconds"] + s["max_seconds"]) / 2
         return {"splits": {k: (len(v), len(v) * mean) for k, v in tracks.items()},
                 "source": f"synthetic corpus, {s['min_seconds']:g}-{s['max_seconds']:g} s songs"}
+    if P["dataset"] == "rendered":
+        r = P["render"]
+        return {"splits": {k: (len(v), len(v) * r["seconds"]) for k, v in tracks.items()},
+                "source": f"rendered corpus, {r['seconds']:g} s songs"}
     cap = (P.get("musdb") or {}).get("max_seconds")
     if P.get("musdb_root") and Path(P["musdb_root"]).is_dir() and tracks.get("_seconds"):
         seconds = tracks["_seconds"]

@@ -69,10 +69,14 @@ class Plan:
         rate = {"sample_rate": P["sample_rate"]}
         if job == "synth":                   # mixlab.data.synth.SynthSpec
             return {**rate, **P["synth"]}
+        if job == "render":                  # mixlab.data.rendered.RenderSpec
+            return {**rate, **P["render"]}
         if job == "import-musdb":            # mixlab.data.musdb_import.import_musdb
             return {**rate, **{k: v for k, v in (P.get("musdb") or {}).items() if v is not None}}
         if job == "fma-synth":               # mixlab.papers.mixit.fma_synth.FMASynthSpec
-            return {**rate, **M["fma"]}
+            # on the rendered corpus, the unlabelled pool is rendered full mixes too (never its test chorales)
+            pool = {"source": "rendered"} if P["dataset"] == "rendered" else {}
+            return {**rate, **pool, **M["fma"]}
         if job == "fma-prep":                # mixlab.papers.mixit.fma.ClipRule
             return {**rate, **M["clips"]}
         if job == "activity":                # mixlab.papers.mixit.activity.detect_store

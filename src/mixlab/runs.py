@@ -73,6 +73,8 @@ class Run:
         to the scale's rate (laptop scales), or the real tree itself (44.1 kHz, every song)."""
         if self.P["dataset"] == "synthetic":
             return f"{self.res}/corpus/musdb"
+        if self.P["dataset"] == "rendered":
+            return f"{self.res}/corpus/rendered"
         if self.musdb_import:
             return f"{self.res}/corpus/musdb18hq"
         return self.P["musdb_root"]
@@ -83,6 +85,10 @@ class Run:
             from mixlab.data import synth
 
             return synth.track_names(synth.SynthSpec(sample_rate=self.P["sample_rate"], **self.P["synth"]), split)
+        if self.P["dataset"] == "rendered":
+            from mixlab.data import rendered
+
+            return rendered.track_names(rendered.RenderSpec(sample_rate=self.P["sample_rate"], **self.P["render"]), split)
         from mixlab.data import musdb_import
 
         return musdb_import.select(self.musdb.tracks, self.P.get("musdb") or {})[split]
@@ -136,6 +142,13 @@ def load(workflow, config: dict, log=lambda msg: print(msg, file=sys.stderr)) ->
             raise WorkflowError(report.text() + "\n(`mixlab check-musdb --root ROOT` prints this report; fix the "
                                 "files named and rerun -- nothing has been run)")
         run.update(musdb=report, musdb_import=musdb_import.needs_import(P))
+    if P["dataset"] == "rendered":
+        # the renderer's tools are checked before any job: a missing one is named with its install command
+        from mixlab.data import rendered
+
+        missing = rendered.check_tools(rendered.RenderSpec(sample_rate=P["sample_rate"], **P["render"]))
+        if missing:
+            raise WorkflowError("dataset=rendered: the corpus renderer lacks:\n  " + "\n  ".join(missing))
     point_jobs_here(Path(workflow.basedir).parent / "src")
     return Run(**run)
 

@@ -54,6 +54,7 @@ def test_progress_lines_are_stamped_and_count_down(capsys):
 # Every subcommand with its main input as {}: (arguments, kind of input: file or folder).
 CASES = {
     "synth": (["--out", "{tmp}/o", "--spec", "{}"], "file"),
+    "render-corpus": (["--out", "{tmp}/o", "--spec", "{}"], "file"),
     "check-musdb": (["--root", "{}"], "folder"),
     "import-musdb": (["--root", "{}", "--out", "{tmp}/o", "--sample-rate", "8000"], "folder"),
     "store": (["--root", "{}", "--split", "train", "--out", "{tmp}/o", "--sample-rate", "8000"], "folder"),

@@ -1,4 +1,4 @@
-# Shared data stage: the MUSDB18-HQ-layout corpus (synthetic, imported or read in place) and the
+# Shared data stage: the MUSDB18-HQ-layout corpus (synthetic, rendered, imported or read in place) and the
 # stem stores every training and evaluation reads.
 
 
@@ -16,6 +16,23 @@ rule synth_corpus:
         f"{RES}/logs/synth_corpus.log",
     shell:
         "python -m mixlab synth --out {output:q} --spec {params.spec:q} > {log:q} 2>&1"
+
+
+rule render_corpus:
+    # dataset=rendered: chorales arranged for a band, sampled instruments, a sung lead (mixlab/data/rendered.py)
+    output:
+        directory(f"{RES}/corpus/rendered"),
+    params:
+        spec=json.dumps(PLAN.job_spec("render")),
+    threads: JOB["prep_a"].threads
+    resources:
+        **JOB["prep_a"].resources,
+    conda:
+        ENV
+    log:
+        f"{RES}/logs/render_corpus.log",
+    shell:
+        "python -m mixlab render-corpus --out {output:q} --spec {params.spec:q} > {log:q} 2>&1"
 
 
 rule import_musdb:

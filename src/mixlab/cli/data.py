@@ -20,6 +20,32 @@ def cmd_synth(a):
     build_corpus(a.out, spec, progress=log)
 
 
+def songs_split(n: int) -> dict:
+    """N songs split as MUSDB18-HQ splits its 150: a third for test, 14 % of the rest for validation."""
+    n_test = max(1, round(n / 3))
+    n_valid = max(1, round((n - n_test) * 0.14)) if n - n_test > 1 else 0
+    return {"n_train": n - n_test - n_valid, "n_valid": n_valid, "n_test": n_test}
+
+
+def cmd_render_corpus(a):
+    from mixlab.data.rendered import MissingTool, RenderSpec, build_corpus
+
+    fields = job_spec(a, RenderSpec, flags=("seed", "seconds", "sample_rate", "singer"))
+    if a.songs is not None:
+        if a.songs < 3:
+            raise ConfigError("--songs: at least 3 (train, valid and test need one each)")
+        fields.update(songs_split(a.songs))
+    try:
+        spec = RenderSpec(**fields)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    log(f"[render] {spec}")
+    try:
+        build_corpus(a.out, spec, progress=log)
+    except MissingTool as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def cmd_check_musdb(a):
     from mixlab.data.check_musdb import check_musdb
 
@@ -78,9 +104,14 @@ def cmd_evalset(a):
 def cmd_fma_synth(a):
     from mixlab.papers.mixit.fma_synth import FMASynthSpec, build_fma_corpus
 
+    from mixlab.data.rendered import MissingTool
+
     spec = FMASynthSpec(**job_spec(a, FMASynthSpec))
     log(f"[fma-synth] {spec}")
-    build_fma_corpus(a.out, spec, progress=log)
+    try:
+        build_fma_corpus(a.out, spec, progress=log)
+    except (MissingTool, ValueError) as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def cmd_fma_prep(a):
@@ -113,6 +144,24 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--spec", type=spec_arg, default=None, help="SynthSpec fields (seed, sample_rate, n_train, n_valid, "
                    "n_test, min_seconds, max_seconds) as JSON or a JSON/YAML file; the workflow passes config `synth`")
     s.set_defaults(func=cmd_synth)
+
+    s = sub.add_parser("render-corpus", help="render a realistic multitrack corpus (chorales arranged for a band, "
+                       "sampled instruments, a sung lead) in MUSDB18-HQ layout",
+                       description="Render songs in MUSDB18-HQ layout from Bach chorales (music21), MMA band "
+                       "parts, recorded-sample soundfonts and a sung lead (pysinsy, else a voice patch); "
+                       "deterministic by seed. Set-up: `make corpus-deps`.")
+    s.add_argument("--out", required=True, help="corpus folder to write (train/, test/, manifest, ATTRIBUTION.md)")
+    s.add_argument("--songs", type=int, default=None, help="songs in all, split like MUSDB18-HQ (a third test, "
+                   "14 %% of the rest validation); default: the spec's n_train/n_valid/n_test (8/2/4)")
+    s.add_argument("--seconds", type=float, default=None, help="length of every song (20)")
+    s.add_argument("--seed", type=int, default=None, help="draws every song's composition, key, tempo, groove, "
+                   "kit, instruments and mix (0)")
+    s.add_argument("--sample-rate", type=int, default=None, help="rate of the stems (44100)")
+    s.add_argument("--singer", choices=["auto", "sinsy", "patch"], default=None,
+                   help="the lead: sung by Sinsy (pysinsy), a GM voice patch, or auto (Sinsy where installed)")
+    s.add_argument("--spec", type=spec_arg, default=None, help="RenderSpec fields (seed, sample_rate, n_train, "
+                   "n_valid, n_test, seconds, singer) as JSON or a JSON/YAML file; flags override it")
+    s.set_defaults(func=cmd_render_corpus)
 
     s = sub.add_parser("check-musdb", help="check a whole MUSDB18-HQ tree; list every problem with its fix")
     s.add_argument("--root", required=True, help="the MUSDB18-HQ folder holding train/ and test/")

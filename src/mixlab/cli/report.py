@@ -78,6 +78,11 @@ def cmd_cost(a):
 
         spec = synth.SynthSpec(sample_rate=P["sample_rate"], **P["synth"])
         tracks = {split: synth.track_names(spec, split) for split in ("train", "valid", "test")}
+    elif P["dataset"] == "rendered":
+        from mixlab.data import rendered
+
+        spec = rendered.RenderSpec(sample_rate=P["sample_rate"], **P["render"])
+        tracks = {split: rendered.track_names(spec, split) for split in ("train", "valid", "test")}
     else:
         tracks = musdb_tracks(P)
     papers = {"a": ("a",), "b": ("b",), "both": ("a", "b")}[a.paper]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import soundfile as sf
 
-from mixlab.data.layout import STEMS
+from mixlab.data.layout import MANIFEST, STEMS
 
 FILES = ("mixture", *STEMS)
 RATE = 44100
@@ -114,6 +114,12 @@ def check_musdb(root: str | Path, validation_tracks: list[str] | None = None) ->
     if layout:
         report.problems.append(layout)
         return report
+    if validation_tracks is None and (root / MANIFEST).is_file():
+        # a corpus mixlab made (rendered, synthetic) names its own validation songs
+        from mixlab.errors import read_json
+
+        manifest = read_json(root / MANIFEST, "a mixlab corpus manifest", "rebuild the corpus")
+        validation_tracks = manifest.get("splits", {}).get("valid")
     valid_names = set(validation_tracks if validation_tracks is not None else musdb_validation_tracks())
     for subset in ("train", "test"):
         folder = root / subset

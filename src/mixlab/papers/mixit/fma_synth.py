@@ -44,6 +44,7 @@ class FMASynthSpec:
     max_seconds: float = 30.0
     high_rate_every: int = 4  # every k-th good file is encoded above the corpus rate
     entangled: bool = False   # songs of the entangled generator (mixlab.data.synth), as the study scale's MUSDB
+    source: str = "synthetic"  # synthetic: oscillator songs; rendered: full mixes of the rendered corpus's kind
 
 
 def _neighbour_rate(rate: int, up: bool) -> int:
@@ -58,7 +59,13 @@ def track_id(index: int) -> str:
     return f"{2 + 137 * index:06d}"
 
 
-def _song_audio(seed: int, index: int, rate: int, seconds: float, entangled: bool = False) -> np.ndarray:
+def _song_audio(seed: int, index: int, rate: int, seconds: float, entangled: bool = False,
+                source: str = "synthetic") -> np.ndarray:
+    if source == "rendered":              # chorales arranged for a band, sampled instruments, a sung lead
+        from mixlab.data.rendered import unlabelled_mixture
+
+        mix, _ = unlabelled_mixture(seed, index, rate, seconds)
+        return (0.8 * mix / (np.abs(mix).max() + 1e-9)).astype(np.float32)
     rng = np.random.default_rng([seed, 7, index])
     # the entangled generator draws from its own stream: the plain corpus stays byte-identical
     song = _Song(rng, rate, seconds, np.random.default_rng([seed, 7, index, 7]) if entangled else None)
@@ -85,6 +92,14 @@ def _path(root: Path, subset: str, tid: str) -> Path:
 def build_fma_corpus(root: str | Path, spec: FMASynthSpec, progress=print) -> Path:
     root = Path(root)
     sizes = [getattr(spec, s) for s in SUBSETS]
+    if spec.source not in ("synthetic", "rendered"):
+        raise ValueError(f"source: {spec.source!r} is not synthetic or rendered")
+    if spec.source == "rendered":
+        from mixlab.data.rendered import MissingTool, RenderSpec, check_tools
+
+        missing = check_tools(RenderSpec(singer="patch"))
+        if missing:
+            raise MissingTool("the corpus renderer lacks:\n  " + "\n  ".join(missing))
     if sizes != sorted(sizes) or sizes[0] < 1:
         raise ValueError(f"FMA-like subset sizes must be nested and positive (small <= ... <= full), got {sizes}")
     rng = np.random.default_rng([spec.seed, 8])
@@ -98,7 +113,7 @@ def build_fma_corpus(root: str | Path, spec: FMASynthSpec, progress=print) -> Pa
         rate = high if spec.high_rate_every and i % spec.high_rate_every == spec.high_rate_every - 1 \
             else spec.sample_rate
         seconds = float(rng.uniform(spec.min_seconds, spec.max_seconds))
-        _write_mp3(_path(root, "full", tid), _song_audio(spec.seed, i, rate, seconds, spec.entangled), rate)
+        _write_mp3(_path(root, "full", tid), _song_audio(spec.seed, i, rate, seconds, spec.entangled, spec.source), rate)
         entries.append({"id": tid, "rate": rate, "seconds": round(seconds, 3), "kind": "good"})
         progress(f"[fma-synth] {i + 1}/{spec.full}: {tid}.mp3 ({seconds:.1f} s at {rate} Hz)")
     planted = []
