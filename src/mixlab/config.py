@@ -157,6 +157,9 @@ def validate(config: dict, schema_path: str | Path | None = None) -> dict:
         if "render" not in merged:
             raise ConfigError(f"missing config key 'presets.{scale}.render': scale '{scale}' has no rendered corpus "
                               "settings; add render: {seed, n_train, n_valid, n_test, seconds} to its preset")
+        if "table1" in merged and merged["render"]["n_train"] < 4:
+            raise ConfigError(f"config key '{name('render.n_train')}': Table 1's song-level random songs need at "
+                              f"least 4 training songs (one per stem), got {merged['render']['n_train']}")
     elif "synth" not in merged:
         raise ConfigError(f"missing config key 'presets.{scale}.synth': scale '{scale}' has no synthetic corpus "
                           "settings; use dataset=musdb with musdb_root=..., or a scale that has them (demo, tiny)")

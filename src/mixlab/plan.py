@@ -62,9 +62,10 @@ class Plan:
         return spec
 
     def job_spec(self, job: str, exp: str | None = None) -> dict:
-        """The settings one data or separation job runs with, passed whole as `--spec` (JSON), so a job runs
-        with exactly the config's values and never with a command-line default. Keys are the fields of the
-        library call the job makes (a job rejects any other key by name)."""
+        """The settings one data, scoring or separation job runs with, passed whole as `--spec` (JSON), so a
+        job runs with exactly the config's values and never with a command-line default. Keys are the fields
+        of the library call the job makes, or for the settings commands (store, score, ...) the command's own
+        options; a job rejects any other key by name."""
         P, M = self.P, self.P["mixit"]
         rate = {"sample_rate": P["sample_rate"]}
         if job == "synth":                   # mixlab.data.synth.SynthSpec
@@ -75,7 +76,7 @@ class Plan:
             return {**rate, **{k: v for k, v in (P.get("musdb") or {}).items() if v is not None}}
         if job == "fma-synth":               # mixlab.papers.mixit.fma_synth.FMASynthSpec
             # on the rendered corpus, the unlabelled pool is rendered full mixes too (never its test chorales)
-            pool = {"source": "rendered"} if P["dataset"] == "rendered" else {}
+            pool = {"source": "rendered", "render_seed": P["render"]["seed"]} if P["dataset"] == "rendered" else {}
             return {**rate, **pool, **M["fma"]}
         if job == "fma-prep":                # mixlab.papers.mixit.fma.ClipRule
             return {**rate, **M["clips"]}

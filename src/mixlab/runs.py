@@ -3,7 +3,7 @@
 `load(workflow, config)` validates the config (a bad key stops here with its name), names the run
 folder, checks real MUSDB18-HQ whole, lists the corpus's songs, builds the Plan and the job classes, and
 points the jobs' `python -m mixlab` at this repository. workflow/rules/common.smk calls it once and keeps
-only input functions; everything here is unit-tested without Snakemake.
+only input functions. The job classes are unit-tested; the rest runs in every dry-run test of the workflow.
 """
 from __future__ import annotations
 
@@ -69,8 +69,8 @@ class Run:
         self.plan = plan(self.P, {split: self.tracks(split) for split in ("train", "valid", "test")})
 
     def corpus_root(self) -> str:
-        """Root of the MUSDB18-HQ-layout corpus: the synthetic one a rule builds, real MUSDB18-HQ resampled
-        to the scale's rate (laptop scales), or the real tree itself (44.1 kHz, every song)."""
+        """Root of the MUSDB18-HQ-layout corpus: the synthetic or rendered one a rule builds, real MUSDB18-HQ
+        resampled to the scale's rate (laptop scales), or the real tree itself (44.1 kHz, every song)."""
         if self.P["dataset"] == "synthetic":
             return f"{self.res}/corpus/musdb"
         if self.P["dataset"] == "rendered":
@@ -142,8 +142,10 @@ def load(workflow, config: dict, log=lambda msg: print(msg, file=sys.stderr)) ->
             raise WorkflowError(report.text() + "\n(`mixlab check-musdb --root ROOT` prints this report; fix the "
                                 "files named and rerun -- nothing has been run)")
         run.update(musdb=report, musdb_import=musdb_import.needs_import(P))
-    if P["dataset"] == "rendered":
-        # the renderer's tools are checked before any job: a missing one is named with its install command
+    corpus = Path(run["res"]) / "corpus" / "rendered" / "mixlab_corpus.json"
+    if P["dataset"] == "rendered" and not corpus.is_file():
+        # the renderer's tools are checked before any job, unless the corpus is already there: a missing one is
+        # named with its install command
         from mixlab.data import rendered
 
         missing = rendered.check_tools(rendered.RenderSpec(sample_rate=P["sample_rate"], **P["render"]))

@@ -195,3 +195,14 @@ def test_a_settings_spec_is_the_options_it_names(tmp_path, capsys):
     code, said = _run(["store", "--root", str(tmp_path), "--split", "train", "--out", str(tmp_path / "o"),
                        "--spec", '{"sample_rate": 8000, "rate": 1}'], capsys)
     assert code == 2 and "'rate'" in said and "sample_rate" in said and "Traceback" not in said
+
+
+def test_a_settings_spec_written_with_equals_is_read_and_an_abbreviation_refused(tmp_path, capsys):
+    from mixlab.cli._common import expand_settings
+
+    parser = build_parser()
+    argv = ["store", "--root", str(tmp_path), "--split", "train", "--out", "o", '--spec={"sample_rate": 8000}']
+    assert parser.parse_args(expand_settings(parser, argv)).sample_rate == 8000
+    code, said = _run(["score", "--references", str(tmp_path), "--estimates", str(tmp_path), "--out",
+                       str(tmp_path / "s.json"), "--spe", '{"scorer": "fast"}'], capsys)
+    assert code == 2 and "--spec" in said and "Traceback" not in said

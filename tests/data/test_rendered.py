@@ -99,3 +99,45 @@ def test_every_groove_plays_drums_a_bass_and_other_parts(tmp_path):
         used = {e.channel for e in events if isinstance(e.action, NoteOn)}
         bass = {c for c in used if c != 9 and program.get(c, 0) in rendered.BASS_PROGRAMS}
         assert 9 in used and bass and used - bass - {9}, groove
+
+
+def test_every_chorale_is_one_file_and_its_chords_are_names_mma_plays(tmp_path):
+    """A few chorales come as .krn and .mxl: one file each, so none lands in two splits. The chords read from
+    chorales -- diminished triads, sevenths, half-diminished -- are all chord names MMA accepts."""
+    chorales = rendered._chorales()
+    assert len({os.path.basename(p).rsplit(".", 1)[0] for p in chorales}) == len(chorales)
+    if MISSING and not os.environ.get("MIXLAB_REQUIRE_CORPUS"):
+        pytest.skip("the corpus renderer is not installed (make corpus-deps)")
+    names = set()
+    for path in chorales[:12]:
+        got = rendered.read_chorale(path, 0)
+        if not isinstance(got, str):
+            names |= set(got[0])
+    assert any(n.endswith("mb5") or n.endswith("m7b5") or n.endswith("dim7") for n in names), names
+    rendered.band_events(sorted(names) * 2, 100, "Rock1", 1, tmp_path)          # raises on a name MMA refuses
+
+
+@needs_tools
+def test_the_sung_lead_keeps_the_bands_time(tmp_path):
+    """Sinsy sings at the song's tempo: its note onsets line up with the same line played on a patch, at the
+    start of the song and at its end (no drift)."""
+    if not rendered.sinsy_available():
+        pytest.skip("pysinsy is not installed: the lead is a voice patch")
+    rate, seconds = 16000, 20.0
+    song = rendered.draw_songs(rendered.RenderSpec(seed=2, n_test=1))["test"][0]
+    notes = rendered.arrangement(song, seconds)["notes"]
+    n = int(seconds * rate)
+    sung = rendered.sung_lead(notes, song, n, rate, tmp_path)[:, 0]
+    played = rendered.patch_lead(notes, song, n, rate)[:, 0]
+    hop = rate // 100
+
+    def onsets(x):
+        env = np.sqrt(np.convolve(x.astype(np.float64) ** 2, np.ones(hop) / hop, "same")[::hop])
+        return np.diff(env, prepend=0).clip(0)
+
+    a, b = onsets(played), onsets(sung)
+    for part in (slice(0, len(a) // 3), slice(2 * len(a) // 3, len(a))):
+        x, y = a[part] - a[part].mean(), b[part] - b[part].mean()
+        lags = range(-30, 31)                                     # +-300 ms
+        best = max(lags, key=lambda k: float(np.dot(x[max(0, -k):len(x) - max(0, k)], y[max(0, k):len(y) - max(0, -k)])))
+        assert abs(best) <= 12, (part, best)                      # within 120 ms: a consonant before the vowel

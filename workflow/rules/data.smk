@@ -23,7 +23,7 @@ rule render_corpus:
     output:
         directory(f"{RES}/corpus/rendered"),
     params:
-        spec=json.dumps(PLAN.job_spec("render")),
+        spec=lambda w: json.dumps(PLAN.job_spec("render")),
     threads: JOB["prep_a"].threads
     resources:
         **JOB["prep_a"].resources,

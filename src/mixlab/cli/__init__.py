@@ -77,6 +77,9 @@ def main(argv=None) -> int:
         args = parser.parse_args(expand_settings(parser, argv))
     except (argparse.ArgumentTypeError, ConfigError, InputError) as exc:     # the --spec: not there, not JSON
         parser.error(f"argument --spec: {exc}")
+    if getattr(args, "settings_spec", False) and args.spec is not None:
+        # only an abbreviated --spec gets here unexpanded: refused rather than silently ignored
+        parser.error(f"mixlab {args.command}: write the option in full, --spec SPEC")
     try:
         args.func(args)
     except (ConfigError, InputError) as exc:

@@ -157,7 +157,7 @@ def job_spec(a, allowed, flags=()) -> dict:
 
 
 SETTINGS_SPEC = ("the command's settings as inline JSON or a JSON/YAML file, keys named as its options "
-                 "(sample_rate for --sample-rate); options given on the command line override it")
+                 "(sample_rate for --sample-rate); options also given on the command line win")
 
 
 def settings_spec(s) -> None:
@@ -171,13 +171,18 @@ def expand_settings(parser: argparse.ArgumentParser, argv: list[str]) -> list[st
     the spec's values exactly as typed options (types, choices, files that must exist)."""
     from mixlab.config import ConfigError
 
-    if "--spec" not in argv[1:] or argv[0].startswith("-"):
+    if not argv or argv[0].startswith("-"):
         return argv
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     cmd = sub.choices.get(argv[0])
     if cmd is None or not cmd.get_default("settings_spec"):
         return argv
-    i = argv.index("--spec")
+    given = [k for k, a in enumerate(argv) if a == "--spec" or a.startswith("--spec=")]
+    if not given:
+        return argv                      # an abbreviation (--spe) reaches argparse and is refused in main()
+    i = given[0]
+    if argv[i].startswith("--spec="):
+        argv = argv[:i] + ["--spec", argv[i][len("--spec="):]] + argv[i + 1:]
     if i + 1 >= len(argv):
         return argv                      # argparse names the missing value
     spec = read_spec(spec_arg(argv[i + 1]))

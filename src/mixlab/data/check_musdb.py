@@ -114,7 +114,8 @@ def check_musdb(root: str | Path, validation_tracks: list[str] | None = None) ->
     if layout:
         report.problems.append(layout)
         return report
-    if validation_tracks is None and (root / MANIFEST).is_file():
+    from_manifest = validation_tracks is None and (root / MANIFEST).is_file()
+    if from_manifest:
         # a corpus mixlab made (rendered, synthetic) names its own validation songs
         from mixlab.errors import read_json
 
@@ -143,7 +144,11 @@ def check_musdb(root: str | Path, validation_tracks: list[str] | None = None) ->
             if not report.tracks["train"]:
                 report.problems.append(f"{folder}: every track is one of musdb's validation songs; the "
                                        "training split would be empty")
-            if not report.tracks["valid"]:
+            if not report.tracks["valid"] and from_manifest:
+                report.problems.append(f"{folder}: the corpus manifest ({MANIFEST}) names no validation song, so the "
+                                       "validation split (Fig. 2, Paper B's channel selection) would be empty; "
+                                       "rebuild it with at least one (n_valid >= 1)")
+            elif not report.tracks["valid"]:
                 report.problems.append(
                     f"{folder}: none of musdb's 14 validation songs is here, so the validation split (Fig. 2, "
                     f"Paper B's channel selection) would be empty; keep at least one of them, e.g. "

@@ -64,9 +64,11 @@ LEAD_CHANNEL = 0
 KANA = ("あ", "ら", "な", "ま", "た", "か", "さ", "は", "や", "お", "ろ", "の", "も", "と", "こ", "る", "い", "え")   # Sinsy's voice sings Japanese
 
 PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-QUALITY = {"major triad": "", "minor triad": "m", "diminished triad": "dim", "augmented triad": "aug",
+# music21's chord names -> MMA's (MMA's "dim" is a diminished seventh: a diminished triad is "mb5")
+QUALITY = {"major triad": "", "minor triad": "m", "diminished triad": "mb5", "augmented triad": "aug",
            "dominant seventh chord": "7", "major seventh chord": "maj7", "minor seventh chord": "m7",
            "half-diminished seventh chord": "m7b5", "diminished seventh chord": "dim7"}
+BY_QUALITY = {"minor": "m", "diminished": "mb5", "augmented": "aug"}   # any other chord: its triad
 
 
 @dataclass(frozen=True)
@@ -157,13 +159,20 @@ def check_tools(spec: RenderSpec) -> list[str]:
 
 # ---- one song: what it is, drawn by seed
 
+@functools.cache
 def _chorales() -> list[str]:
+    """The Bach chorales of the music21 corpus, one file per chorale (a few come as both .krn and .mxl)."""
     from music21 import corpus
 
-    return sorted(str(p) for p in corpus.getComposer("bach") if Path(p).name.startswith("bwv"))
+    by_name = {}
+    for p in sorted(str(p) for p in corpus.getComposer("bach") if Path(p).name.startswith("bwv")):
+        name, suffix = Path(p).stem, Path(p).suffix
+        if suffix in (".mxl", ".xml", ".musicxml") or name not in by_name:
+            by_name[name] = p
+    return sorted(by_name.values())
 
 
-CANDIDATES = 3     # chorales a song may fall back on when one is not in 4/4
+CANDIDATES = 3     # chorales of a split's share each song starts at (it falls back on the next ones)
 
 
 def draw_songs(spec: RenderSpec) -> dict[str, list[dict]]:
@@ -172,10 +181,7 @@ def draw_songs(spec: RenderSpec) -> dict[str, list[dict]]:
     The chorales are dealt to the splits first (a third to test, a tenth to validation), so no composition
     is in two splits, and a song's draws do not depend on how many songs the other splits have. A split
     with more songs than its chorales / CANDIDATES reuses them in other keys, tempi and grooves."""
-    chorales = _chorales()
-    order = [chorales[i] for i in np.random.default_rng([spec.seed, 2026]).permutation(len(chorales))]
-    n_test, n_valid = len(order) // 3, len(order) // 10
-    pools = {"test": order[:n_test], "valid": order[n_test:n_test + n_valid], "train": order[n_test + n_valid:]}
+    pools = _shares(spec.seed)
     return {split: [_draw(np.random.default_rng([spec.seed, s, i, 26]), name, pools[split], i)
                      for i, name in enumerate(track_names(spec, split))]
             for s, split in enumerate(SPLITS)}
@@ -183,7 +189,8 @@ def draw_songs(spec: RenderSpec) -> dict[str, list[dict]]:
 
 def _draw(r: np.random.Generator, name: str, pool: list[str], i: int) -> dict:
     return {
-        "name": name, "candidates": [pool[(i * CANDIDATES + k) % len(pool)] for k in range(CANDIDATES)],
+        # the song's own chorales first, then the rest of its split's share as fallbacks
+        "name": name, "candidates": [pool[(i * CANDIDATES + k) % len(pool)] for k in range(len(pool))],
         "transpose": int(r.integers(-5, 7)), "tempo": int(r.integers(72, 136)),
         "groove": str(r.choice(GROOVES)), "kit": str(r.choice(sorted(KITS))),
         "soundfont": str(r.choice(sorted(INSTRUMENTS))), "bass_program": int(r.choice(BASS_PROGRAMS)),
@@ -197,60 +204,70 @@ def _draw(r: np.random.Generator, name: str, pool: list[str], i: int) -> dict:
     }
 
 
-def unlabelled_mixture(seed: int, index: int, sample_rate: int, seconds: float) -> tuple[np.ndarray, dict]:
-    """One full mix without stems for an unlabelled pool (Paper B's pre-training in place of FMA): a song
-    drawn from the training chorales' share (never a test chorale) on its own random stream, the lead sung
-    where Sinsy is installed; float32 (T, 2) and what it was made of."""
-    spec = RenderSpec(seed=seed, sample_rate=sample_rate, seconds=seconds)
+def _shares(seed: int) -> dict[str, list[str]]:
+    """The chorales dealt to the splits of the corpus with this seed: a third to test, a tenth to validation."""
     chorales = _chorales()
     order = [chorales[i] for i in np.random.default_rng([seed, 2026]).permutation(len(chorales))]
-    pool = order[len(order) // 3 + len(order) // 10:]
+    n_test, n_valid = len(order) // 3, len(order) // 10
+    return {"test": order[:n_test], "valid": order[n_test:n_test + n_valid], "train": order[n_test + n_valid:]}
+
+
+def unlabelled_mixture(seed: int, index: int, sample_rate: int, seconds: float,
+                       corpus_seed: int = 0) -> tuple[np.ndarray, dict]:
+    """One full mix without stems for an unlabelled pool (Paper B's pre-training in place of FMA): a song
+    drawn by `seed` from the training share of the rendered corpus with `corpus_seed` (never one of its
+    test chorales), the lead sung where Sinsy is installed; float32 (T, 2) and what it was made of."""
+    spec = RenderSpec(seed=seed, sample_rate=sample_rate, seconds=seconds)
+    pool = _shares(corpus_seed)["train"]
     song = _draw(np.random.default_rng([seed, 99, index, 26]), f"unlabelled {index}", pool, index)
     singer = "sinsy" if sinsy_available() else "patch"
     stems, made = render_song(song, spec, singer)
     return (sum(stems[s].astype(np.float32) for s in STEMS) / 32768.0), made
 
 
-def read_chorale(path: str, transpose: int) -> tuple[list[str], list[tuple[float, float, int]]] | None:
-    """One MMA chord per beat and the soprano's notes (start beat, beats, MIDI pitch), from the first full
-    bar; None when the chorale is not in 4/4 or has no usable soprano."""
+def read_chorale(path: str, transpose: int) -> tuple[list[str], list[tuple[float, float, int]]] | str:
+    """One MMA chord per beat and the soprano's notes (start beat, beats, MIDI pitch, ties merged), from the
+    first full bar to the end of the last (the closing cadence kept); or why the chorale cannot be used."""
     from music21 import converter
 
     score = converter.parse(path)
     sigs = list(score.recurse().getElementsByClass("TimeSignature"))
-    if not sigs or any(s.ratioString != "4/4" for s in sigs) or len(score.parts) < 4:
-        return None
+    if not sigs or any(s.ratioString != "4/4" for s in sigs):
+        return "not in 4/4"
+    if len(score.parts) < 4:
+        return f"{len(score.parts)} parts, not 4"
     first = score.parts[0].getElementsByClass("Measure")
     start = float(first[1].offset) if len(first) > 1 and first[0].duration.quarterLength < 4 else 0.0
-    end = float(score.highestTime)
-    beats = int((end - start) // 4) * 4
+    beats = int(np.ceil((float(score.highestTime) - start) / 4)) * 4
     if beats < 8:
-        return None
+        return f"{beats} beats, shorter than 2 bars"
     flat = score.chordify().flatten().getElementsByClass("Chord").stream()
     chords, last = [], "C"
     for b in range(beats):
         c = flat.getElementAtOrBefore(start + b)
         if c is not None and c.pitches:
             root = (c.root().midi + transpose) % 12
-            last = PITCH_NAMES[root] + QUALITY.get(c.commonName, "m" if c.quality == "minor" else "")
+            last = PITCH_NAMES[root] + QUALITY.get(c.commonName, BY_QUALITY.get(c.quality, ""))
         chords.append(last)
     melody = []
-    for n in score.parts[0].flatten().notes:
-        t = float(n.offset) - start
-        if 0 <= t < beats and n.isNote:
-            melody.append((t, min(float(n.quarterLength), beats - t), int(n.pitch.midi) + transpose))
-    return (chords, melody) if len(melody) >= 4 else None
+    for n in score.parts[0].stripTies().flatten().notes:
+        t, d = float(n.offset) - start, float(n.quarterLength)
+        if 0 <= t < beats and n.isNote and d > 0:            # grace notes have no length: left out
+            melody.append((t, min(d, beats - t), int(n.pitch.midi) + transpose))
+    return (chords, melody) if len(melody) >= 4 else f"{len(melody)} soprano notes"
 
 
 def arrangement(song: dict, seconds: float) -> dict:
-    """The first chorale of the song's candidates that fits, repeated to `seconds`: chords per beat and
-    the lead's notes in seconds."""
+    """The first chorale of the song's candidates that can be used (the next ones in its split's share if
+    none), repeated to `seconds`: chords per beat and the lead's notes in seconds."""
+    why = {}
     for path in song["candidates"]:
         got = read_chorale(path, song["transpose"])
-        if got:
+        if not isinstance(got, str):
             break
+        why[Path(path).name] = got
     else:
-        raise RuntimeError(f"{song['name']}: none of {len(song['candidates'])} chorales is in 4/4")
+        raise RuntimeError(f"{song['name']}: no usable chorale: " + "; ".join(f"{k}: {v}" for k, v in why.items()))
     chords, melody = got
     beat_s = 60.0 / song["tempo"]
     repeats = int(np.ceil(seconds / (len(chords) * beat_s)))
@@ -379,7 +396,9 @@ def musicxml(notes: list, tempo: int, syllables: list[str]) -> str:
     body = []
     for i, m in enumerate(measures):
         attrs = (f"<attributes><divisions>{div}</divisions><key><fifths>0</fifths></key><time><beats>4</beats>"
-                 f"<beat-type>4</beat-type></time></attributes><direction><sound tempo=\"{tempo}\"/></direction>"
+                 f"<beat-type>4</beat-type></time></attributes><direction placement=\"above\"><direction-type><metronome>"
+                 f"<beat-unit>quarter</beat-unit><per-minute>{tempo}</per-minute></metronome></direction-type>"
+                 f"<sound tempo=\"{tempo}\"/></direction>"
                  if i == 0 else "")
         body.append(f'<measure number="{i + 1}">{attrs}{"".join(m)}</measure>')
     return ('<?xml version="1.0" encoding="UTF-8"?><score-partwise version="3.0"><part-list><score-part id="P1">'
@@ -425,9 +444,11 @@ def mix(stems: dict[str, np.ndarray], song: dict, sample_rate: int) -> dict[str,
         y = y * np.array([np.sqrt(0.5 * (1 - pan)), np.sqrt(0.5 * (1 + pan))], dtype=np.float32) * np.sqrt(2)
         rms = float(np.sqrt(np.mean(y.astype(np.float64) ** 2)))
         out[stem] = y * (10 ** (m["gain_db"] / 20) * 0.1 / rms if rms > 1e-6 else 0.0)
-    peak = float(np.abs(sum(out.values())).max())
+    # one gain for all stems, so that no stem and not their sum leaves 16 bits: the mixture written is then
+    # the exact integer sum of the stems
+    peak = max([float(np.abs(sum(out.values())).max())] + [float(np.abs(x).max()) for x in out.values()])
     gain = 0.89 / peak if peak > 0.89 else 1.0
-    return {stem: np.clip(np.round(out[stem] * gain * 32767), -32767, 32767).astype(np.int16) for stem in STEMS}
+    return {stem: np.round(out[stem] * gain * 32767).astype(np.int16) for stem in STEMS}
 
 
 def render_song(song: dict, spec: RenderSpec, singer: str) -> tuple[dict[str, np.ndarray], dict]:
@@ -485,6 +506,7 @@ def build_corpus(root: str | Path, spec: RenderSpec, progress=print) -> Path:
                 sf.write(folder / f"{stem}.wav", audio, spec.sample_rate, subtype="PCM_16")
             # the exact sum of the stems as written (int16 adds without loss; mix() left room for it)
             mixture = sum(stems[s].astype(np.int32) for s in STEMS)
+            assert np.abs(mixture).max() <= 32767, song["name"]          # mix() leaves the headroom
             sf.write(folder / "mixture.wav", mixture.astype(np.int16), spec.sample_rate, subtype="PCM_16")
             done += 1
             progress(f"[render] {done}/{total}: {song['name']} ({made[song['name']]['composition']}, "

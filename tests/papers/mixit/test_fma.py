@@ -151,13 +151,13 @@ def test_a_rendered_unlabelled_pool_is_full_mixes_of_chorales_it_never_tests_on(
     if rendered.check_tools(rendered.RenderSpec(singer="patch")) and not os.environ.get("MIXLAB_REQUIRE_CORPUS"):
         pytest.skip("the corpus renderer is not installed (make corpus-deps)")
     spec = FMASynthSpec(seed=1, sample_rate=16000, small=1, medium=1, large=2, full=2, min_seconds=4, max_seconds=5,
-                        source="rendered")
+                        source="rendered", render_seed=1)
     build_fma_corpus(tmp_path, spec, progress=lambda m: None)
     clips = prepare_subset(tmp_path / "fma_large", tmp_path / "prep", ClipRule(16000, clip_seconds=3.0, hop_seconds=3.0),
                            progress=lambda m: None)
     good = {f["id"] for f in json.loads((tmp_path / "fma_synth.json").read_text())["files"]}
     assert len(good) == 2 and good <= {f["id"] for f in clips["files"]}     # both rendered songs decode and sound
-    _, made = rendered.unlabelled_mixture(1, 0, 16000, 4.0)
+    _, made = rendered.unlabelled_mixture(1, 0, 16000, 4.0, corpus_seed=1)
     test_chorales = {c for s in rendered.draw_songs(rendered.RenderSpec(seed=1, n_test=40))["test"] for c in s["candidates"]}
     assert made["composition"] not in {p.rsplit("/", 1)[-1] for p in test_chorales}
     with pytest.raises(ValueError, match="source"):

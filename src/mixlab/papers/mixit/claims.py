@@ -99,7 +99,7 @@ def effects_table(csvs: dict[str, str | Path]) -> pd.DataFrame:
     for key, fn in (("table1", table1_effects), ("table2", table2_effects), ("table3", table3_effect)):
         path = csvs.get(key)
         if path:
-            rows += fn(read_csv(path, f"Paper B's Table {key[-1]} CSV", "it is written by `mixlab mixit-table`",
+            rows += fn(read_csv(path, f"Paper B's Table {key[-1]} CSV", "`mixlab figure` writes it (figure mixit.table)",
                                 dtype={"Pretrain": str, "Data scale": str}))
         else:
             rows.append((f"Table {key[-1]}", PAPER[key], None, None, "not run"))

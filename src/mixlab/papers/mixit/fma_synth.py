@@ -45,6 +45,7 @@ class FMASynthSpec:
     high_rate_every: int = 4  # every k-th good file is encoded above the corpus rate
     entangled: bool = False   # songs of the entangled generator (mixlab.data.synth), as the study scale's MUSDB
     source: str = "synthetic"  # synthetic: oscillator songs; rendered: full mixes of the rendered corpus's kind
+    render_seed: int = 0      # source rendered: the seed of the rendered corpus whose test chorales stay out
 
 
 def _neighbour_rate(rate: int, up: bool) -> int:
@@ -60,11 +61,11 @@ def track_id(index: int) -> str:
 
 
 def _song_audio(seed: int, index: int, rate: int, seconds: float, entangled: bool = False,
-                source: str = "synthetic") -> np.ndarray:
+                source: str = "synthetic", render_seed: int = 0) -> np.ndarray:
     if source == "rendered":              # chorales arranged for a band, sampled instruments, a sung lead
         from mixlab.data.rendered import unlabelled_mixture
 
-        mix, _ = unlabelled_mixture(seed, index, rate, seconds)
+        mix, _ = unlabelled_mixture(seed, index, rate, seconds, render_seed)
         return (0.8 * mix / (np.abs(mix).max() + 1e-9)).astype(np.float32)
     rng = np.random.default_rng([seed, 7, index])
     # the entangled generator draws from its own stream: the plain corpus stays byte-identical
@@ -113,7 +114,8 @@ def build_fma_corpus(root: str | Path, spec: FMASynthSpec, progress=print) -> Pa
         rate = high if spec.high_rate_every and i % spec.high_rate_every == spec.high_rate_every - 1 \
             else spec.sample_rate
         seconds = float(rng.uniform(spec.min_seconds, spec.max_seconds))
-        _write_mp3(_path(root, "full", tid), _song_audio(spec.seed, i, rate, seconds, spec.entangled, spec.source), rate)
+        _write_mp3(_path(root, "full", tid), _song_audio(spec.seed, i, rate, seconds, spec.entangled, spec.source,
+                                                           spec.render_seed), rate)
         entries.append({"id": tid, "rate": rate, "seconds": round(seconds, 3), "kind": "good"})
         progress(f"[fma-synth] {i + 1}/{spec.full}: {tid}.mp3 ({seconds:.1f} s at {rate} Hz)")
     planted = []
