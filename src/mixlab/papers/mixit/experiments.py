@@ -94,7 +94,12 @@ def finetune_spec(M: dict, sample_rate: int, mid: str) -> dict:
 def caption(P: dict) -> str:
     """The line under Paper B's tables: the scale, both corpora, the sizes and the training budgets."""
     M = P["mixit"]
-    fma = "real FMA" if M["fma"] == "fma" else "synthetic FMA-like MP3 corpus"
+    if M["fma"] == "fma":
+        fma = "real FMA"
+    elif M["fma"].get("source", "rendered" if P.get("dataset") == "rendered" else "synthetic") == "rendered":
+        fma = "rendered full mixes (MP3, FMA layout)"           # what Plan.job_spec("fma-synth") builds
+    else:
+        fma = "synthetic FMA-like MP3 corpus"
     sizes = ", ".join(f"{k}: B{v['n_blocks']} D{v['emb_dim']}" for k, v in M["sizes"].items())
     n = len(seeds(M))
     runs = (f"mean of {n} fine-tuning seeds ({', '.join(map(str, seeds(M)))}; one pre-training per size and "
