@@ -7,7 +7,6 @@ only input functions. The job classes are unit-tested; the rest runs in every dr
 """
 from __future__ import annotations
 
-import functools
 import os
 import sys
 from dataclasses import dataclass, field
@@ -66,7 +65,7 @@ class Run:
 
     def __post_init__(self):
         self.jobs = job_classes(self.P)
-        self.plan = plan(self.P, {split: self.tracks(split) for split in ("train", "valid", "test")})
+        self.plan = plan(self.P, {split: self._track_list(split) for split in ("train", "valid", "test")})
 
     def corpus_root(self) -> str:
         """Root of the MUSDB18-HQ-layout corpus: the synthetic or rendered one a rule builds, real MUSDB18-HQ
@@ -79,8 +78,10 @@ class Run:
             return f"{self.res}/corpus/musdb18hq"
         return self.P["musdb_root"]
 
-    @functools.cache
     def tracks(self, split: str) -> list[str]:
+        return self.plan.tracks[split]
+
+    def _track_list(self, split: str) -> list[str]:
         if self.P["dataset"] == "synthetic":
             from mixlab.data import synth
 
@@ -92,9 +93,6 @@ class Run:
         from mixlab.data import musdb_import
 
         return musdb_import.select(self.musdb.tracks, self.P.get("musdb") or {})[split]
-
-    def __hash__(self):          # functools.cache on a method: one Run per invocation
-        return id(self)
 
 
 def files_config(workflow) -> dict:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
-from pathlib import Path
 
 from mixlab.cli._common import existing_file, log, read_spec, spec_arg
 

@@ -25,9 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mixlab.data.layout import MANIFEST, STEMS
+from mixlab.data.layout import MANIFEST, SPLITS, STEMS
 
-SPLITS = ("train", "valid", "test")
 SETUP = "make corpus-deps"    # installs every piece below (apt and pip); see the Makefile
 
 # Recorded sample sets (Debian packages) and what they are under; looked up in these folders
