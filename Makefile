@@ -29,7 +29,8 @@ $(STAMP): requirements.txt pyproject.toml
 
 # The rendered corpus (mixlab render-corpus, dataset=rendered): MMA and recorded-sample soundfonts from
 # Debian, music21 and TinySoundFont from PyPI, and pysinsy (the sung lead) built from source (~1.5 min);
-# where pysinsy does not build, the lead is a GM voice patch and the corpus manifest says so.
+# where pysinsy does not build, the lead is a GM voice patch and the corpus manifest says so. Also two recorded
+# game soundtracks (Debian) for Paper B's optional unlabelled pool of real mixes (mixit.fma.source: soundtracks).
 corpus-deps: $(CORPUS_STAMP)
 
 $(CORPUS_STAMP): $(STAMP)
@@ -39,6 +40,12 @@ $(CORPUS_STAMP): $(STAMP)
 	if [ -n "$$missing" ]; then echo "[corpus-deps] installing$$missing (Debian)"; \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing \
 	  || { echo "[corpus-deps] could not install$$missing; install them with your package manager and rerun"; exit 1; }; fi; \
+	if ! ls /usr/share/hyperrogue/music/*.ogg >/dev/null 2>&1 || ! ls /usr/share/games/wesnoth/*/data/core/music/*.ogg >/dev/null 2>&1; then \
+	  echo "[corpus-deps] installing the recorded game soundtracks (Paper B's optional pool, mixit.fma.source: soundtracks)"; \
+	  $$SUDO apt-get update -q >/dev/null; \
+	  wesnoth=$$(apt-cache pkgnames wesnoth- | grep -E '^wesnoth-1\.[0-9]+-music$$' | sort -V | tail -1); \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends hyperrogue-music $$wesnoth \
+	  || { echo "[corpus-deps] could not install hyperrogue-music $$wesnoth"; exit 1; }; fi; \
 	if [ ! -f /usr/share/mma/lib/stdlib/.mmaDB ]; then echo "[corpus-deps] building mma's groove database (mma -G)"; \
 	  $$SUDO mkdir -p /usr/share/mma/plugins && $$SUDO mma -G >/dev/null; fi
 	$(PY) -m pip install -q "music21==10.5.1" "cython>=3" wheel "setuptools>=64"

@@ -1,5 +1,6 @@
 """plan(config): the runs, specs, stores and histories a configuration implies (what the workflow reads)."""
 import subprocess
+from pathlib import Path
 import sys
 
 import pytest
@@ -194,3 +195,23 @@ def test_every_figure_job_is_a_registered_figure_with_paired_inputs(demo, paper)
     assert demo.figure_job("fig1", "R")["inputs"]["tables"][0] == "R/scores/test/fig1/p0.00.csv"
     with pytest.raises(KeyError):
         demo.figure_job("fig9", "R")
+
+
+@pytest.mark.parametrize("dataset", ["synthetic", "rendered"])
+def test_the_soundtracks_pool_replaces_the_corpus_own_mixes(dataset, tmp_path):
+    """mixit.fma.source: soundtracks: Paper B's unlabelled pool is recorded game music on either corpus, and
+    its caption says so."""
+    from mixlab.papers.mixit.experiments import caption
+
+    config = {"scale": "demo", "dataset": dataset}
+    assert plan(load(CONFIGS, config), _tracks(10)).job_spec("fma-synth").get("source", "synthetic") == \
+        ("rendered" if dataset == "rendered" else "synthetic")
+    overlay = tmp_path / "soundtracks.yaml"
+    overlay.write_text(yaml.safe_dump({"presets": {"demo": {"mixit": {"fma": {"source": "soundtracks"}}}}}))
+    P = load([*CONFIGS, overlay], config)
+    spec = plan(P, _tracks(10)).job_spec("fma-synth")
+    assert spec["source"] == "soundtracks"
+    assert "recorded game soundtracks" in caption(P)
+    overlay.write_text(yaml.safe_dump({"presets": {"demo": {"mixit": {"fma": {"source": "ogg"}}}}}))
+    with pytest.raises(ConfigError, match=r"mixit\.fma"):
+        load([*CONFIGS, overlay], config)

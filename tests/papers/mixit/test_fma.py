@@ -1,6 +1,7 @@
 """FMA preparation: clips, silence dropping, rejected files with reasons; the synthetic FMA-like corpus."""
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -162,3 +163,38 @@ def test_a_rendered_unlabelled_pool_is_full_mixes_of_chorales_it_never_tests_on(
     assert made["composition"] not in {p.rsplit("/", 1)[-1] for p in test_chorales}
     with pytest.raises(ValueError, match="source"):
         build_fma_corpus(tmp_path / "x", FMASynthSpec(source="oscillators"), progress=lambda m: None)
+
+
+def test_a_soundtracks_pool_is_clips_of_recorded_tracks_with_their_licences(tmp_path):
+    """mixit.fma.source: soundtracks: FMA-layout MP3 clips of the installed game soundtracks, each named with
+    its file, package, licence and author, that the preparation reads as it reads FMA."""
+    import os
+
+    from mixlab.papers.mixit import soundtracks
+
+    if len(soundtracks.find_tracks()) < 3 and not os.environ.get("MIXLAB_REQUIRE_CORPUS"):
+        pytest.skip("the game soundtracks are not installed (make corpus-deps)")
+    spec = FMASynthSpec(seed=3, sample_rate=8000, small=1, medium=2, large=2, full=3, min_seconds=4, max_seconds=5,
+                        source="soundtracks")
+    build_fma_corpus(tmp_path, spec, progress=lambda m: None)
+    made = json.loads((tmp_path / "fma_synth.json").read_text())["files"]
+    assert len({f["source"] for f in made}) == 3 and all(f["licence"] in ("GPL-2+", "CC-BY-SA-3.0") for f in made)
+    clips = prepare_subset(tmp_path / "fma_full", tmp_path / "prep", ClipRule(8000, clip_seconds=3.0, hop_seconds=3.0),
+                           progress=lambda m: None)
+    assert {f["id"] for f in made} <= {f["id"] for f in clips["files"]}
+    attribution = (tmp_path / "ATTRIBUTION.md").read_text()
+    assert all(Path(f["source"]).name in attribution and f["author"] in attribution for f in made)
+    # the same seed gives the same clips; another seed other pieces
+    again = tmp_path / "again"
+    build_fma_corpus(again, spec, progress=lambda m: None)
+    assert (again / "fma_full" / "000" / "000002.mp3").read_bytes() == (tmp_path / "fma_full" / "000" / "000002.mp3").read_bytes()
+    other = [t.path for t in soundtracks.shuffled(soundtracks.find_tracks(), 4)[:3]]
+    assert other != [f["source"] for f in made]
+
+
+def test_too_few_soundtracks_are_named_with_the_command_that_installs_them(tmp_path, monkeypatch):
+    from mixlab.papers.mixit import soundtracks
+
+    monkeypatch.setattr(soundtracks, "SOURCES", (("hyperrogue-music", (str(tmp_path / "none"),), "CC-BY-SA-3.0", {}),))
+    with pytest.raises(ValueError, match=r"needs 4 recorded tracks .* found 0 installed: install them with `apt-get"):
+        build_fma_corpus(tmp_path / "pool", FMASynthSpec(full=4, source="soundtracks"), progress=lambda m: None)

@@ -96,10 +96,11 @@ def caption(P: dict) -> str:
     M = P["mixit"]
     if M["fma"] == "fma":
         fma = "real FMA"
-    elif M["fma"].get("source", "rendered" if P.get("dataset") == "rendered" else "synthetic") == "rendered":
-        fma = "rendered full mixes (MP3, FMA layout)"           # what Plan.job_spec("fma-synth") builds
-    else:
-        fma = "synthetic FMA-like MP3 corpus"
+    else:                                                       # what Plan.job_spec("fma-synth") builds
+        fma = {"rendered": "rendered full mixes (MP3, FMA layout)",
+               "soundtracks": "clips of recorded game soundtracks (MP3, FMA layout)",
+               "synthetic": "synthetic FMA-like MP3 corpus"}[
+            M["fma"].get("source", "rendered" if P.get("dataset") == "rendered" else "synthetic")]
     sizes = ", ".join(f"{k}: B{v['n_blocks']} D{v['emb_dim']}" for k, v in M["sizes"].items())
     n = len(seeds(M))
     runs = (f"mean of {n} fine-tuning seeds ({', '.join(map(str, seeds(M)))}; one pre-training per size and "

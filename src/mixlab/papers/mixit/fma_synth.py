@@ -44,7 +44,9 @@ class FMASynthSpec:
     max_seconds: float = 30.0
     high_rate_every: int = 4  # every k-th good file is encoded above the corpus rate
     entangled: bool = False   # songs of the entangled generator (mixlab.data.synth), as the study scale's MUSDB
-    source: str = "synthetic"  # synthetic: oscillator songs; rendered: full mixes of the rendered corpus's kind
+    # synthetic: oscillator songs; rendered: full mixes of the rendered corpus's kind; soundtracks: clips of
+    # recorded game soundtracks (mixlab.papers.mixit.soundtracks)
+    source: str = "synthetic"
     render_seed: int = 0      # source rendered: the seed of the rendered corpus whose test chorales stay out
 
 
@@ -93,8 +95,13 @@ def _path(root: Path, subset: str, tid: str) -> Path:
 def build_fma_corpus(root: str | Path, spec: FMASynthSpec, progress=print) -> Path:
     root = Path(root)
     sizes = [getattr(spec, s) for s in SUBSETS]
-    if spec.source not in ("synthetic", "rendered"):
-        raise ValueError(f"source: {spec.source!r} is not synthetic or rendered")
+    if spec.source not in ("synthetic", "rendered", "soundtracks"):
+        raise ValueError(f"source: {spec.source!r} is not synthetic, rendered or soundtracks")
+    tracks = None
+    if spec.source == "soundtracks":
+        from mixlab.papers.mixit import soundtracks
+
+        tracks = soundtracks.shuffled(soundtracks.check(spec.full), spec.seed)
     if spec.source == "rendered":
         from mixlab.data.rendered import MissingTool, RenderSpec, check_tools
 
@@ -114,10 +121,16 @@ def build_fma_corpus(root: str | Path, spec: FMASynthSpec, progress=print) -> Pa
         rate = high if spec.high_rate_every and i % spec.high_rate_every == spec.high_rate_every - 1 \
             else spec.sample_rate
         seconds = float(rng.uniform(spec.min_seconds, spec.max_seconds))
-        _write_mp3(_path(root, "full", tid), _song_audio(spec.seed, i, rate, seconds, spec.entangled, spec.source,
-                                                           spec.render_seed), rate)
-        entries.append({"id": tid, "rate": rate, "seconds": round(seconds, 3), "kind": "good"})
-        progress(f"[fma-synth] {i + 1}/{spec.full}: {tid}.mp3 ({seconds:.1f} s at {rate} Hz)")
+        origin = {}
+        if tracks is not None:
+            audio, origin = soundtracks.clip(tracks[i], spec.seed, i, rate, seconds)
+            seconds = len(audio) / rate           # a track shorter than the clip is taken whole
+        else:
+            audio = _song_audio(spec.seed, i, rate, seconds, spec.entangled, spec.source, spec.render_seed)
+        _write_mp3(_path(root, "full", tid), audio, rate)
+        entries.append({"id": tid, "rate": rate, "seconds": round(seconds, 3), "kind": "good", **origin})
+        progress(f"[fma-synth] {i + 1}/{spec.full}: {tid}.mp3 ({seconds:.1f} s at {rate} Hz"
+                 + (f", from {Path(origin['source']).name})" if origin else ")"))
     planted = []
     for j, kind in enumerate(PLANTED):
         tid = track_id(spec.full + j)
@@ -153,5 +166,7 @@ def build_fma_corpus(root: str | Path, spec: FMASynthSpec, progress=print) -> Pa
     manifest = {"spec": spec.__dict__, "files": entries, "planted": planted,
                 "subsets": {s: [e["id"] for e in entries[:n]] for s, n in zip(SUBSETS, sizes)}}
     (root / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    if tracks is not None:
+        (root / "ATTRIBUTION.md").write_text(soundtracks.attribution(entries))
     progress(f"[fma-synth] {root}: subsets {dict(zip(SUBSETS, sizes))} good files + {len(planted)} planted bad ones")
     return root
