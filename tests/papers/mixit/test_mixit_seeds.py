@@ -63,20 +63,26 @@ def test_table_is_the_mean_over_seeds_with_its_standard_error(tmp_path):
 
 
 def test_verdicts(tmp_path):
-    def t2(d_c, se):
+    from mixlab.papers.verdicts import CONTRADICTED, SHOWN, UNRESOLVED
+
+    def t2(d_c, se, n=3):
         return pd.DataFrame({"Model size": ["Small", "Small"], "Pretrain": ["-", "MixIT"],
                              "average_cSDR": [3.0, 3.0 + d_c], "average_uSDR": [3.0, 3.0 + d_c],
-                             "average_cSDR_se": [se, se], "average_uSDR_se": [se, se], "n_seeds": [2, 2]})
-    assert E.table2_effects(t2(1.0, 0.1))[0][3] is True
-    assert E.table2_effects(t2(0.2, 0.1))[0][3] is False          # 0.2 < 2 x hypot(0.1, 0.1)
-    assert E.table2_effects(t2(-1.0, 0.1))[0][3] is False
+                             "average_cSDR_se": [se, se], "average_uSDR_se": [se, se], "n_seeds": [n, n]})
+    assert E.table2_effects(t2(1.0, 0.1))[0][3] == SHOWN
+    assert E.table2_effects(t2(0.2, 0.1))[0][3] == UNRESOLVED     # 0.2 < t(4) x hypot(0.1, 0.1)
+    assert E.table2_effects(t2(-1.0, 0.1))[0][3] == CONTRADICTED
+    assert E.table2_effects(t2(0.5, 0.1, n=2))[0][3] == UNRESOLVED   # > 2 SE, but 2 seeds give 2 df
+    assert "cSDR +1.00 dB [+0.61, +1.39]" in E.table2_effects(t2(1.0, 0.1))[0][2]
     one = t2(1.0, 0.1).drop(columns=["average_cSDR_se", "average_uSDR_se", "n_seeds"])
     assert E.table2_effects(one)[0][3] is None and "one" not in E.table2_effects(one)[0][2]
     t3 = pd.DataFrame({"Data scale": ["-", "Small", "Large"], "average_cSDR": [9.0, 9.5, 9.7],
                        "average_uSDR": [9.0, 9.5, 9.7], "average_cSDR_se": [0.1] * 3, "average_uSDR_se": [0.1] * 3,
-                       "n_seeds": [2] * 3})
-    assert E.table3_effect(t3)[0][3] is True
-    assert E.table3_effect(t3.assign(average_cSDR=[9.0, 9.5, 9.1]))[0][3] is False
+                       "n_seeds": [3] * 3})
+    assert E.table3_effect(t3)[0][3] == SHOWN
+    assert E.table3_effect(t3.assign(average_cSDR=[9.0, 9.6, 9.45]))[0][3] == UNRESOLVED      # largest < smallest
+    assert E.table3_effect(t3.assign(average_cSDR=[9.0, 9.5, 9.1]))[0][3] == UNRESOLVED
+    assert E.table3_effect(t3.assign(average_cSDR=[9.0, 8.5, 9.5]))[0][3] == CONTRADICTED
     # end to end: the command reads the tables' CSVs; a missing table is "not run"
     t1 = t2(0.5, 0.05).rename(columns={"Model size": "Model"}).assign(Model="BS-Locoformer (Small)")
     t1.to_csv(tmp_path / "table1.csv", index=False)
@@ -85,7 +91,7 @@ def test_verdicts(tmp_path):
             "inputs": {"table1": str(tmp_path / "table1.csv"), "table2": str(tmp_path / "table2.csv")}}
     run_cli("figure", "--spec", json.dumps(spec), "--out", str(tmp_path / "effects.md"))
     text = (tmp_path / "effects.md").read_text()
-    assert text.count("| ✓ |") == 2 and "not run" in text and "(Small)" in text
+    assert text.count("| ✓ shown |") == 2 and "not run" in text and "(Small)" in text
 
 
 def test_mixit_table_command_groups_the_seeds(tmp_path):

@@ -2,16 +2,16 @@
 
 Reads the Tables 1-3 CSVs (mixlab.papers.mixit.tables) and applies one fixed criterion per
 effect, written next to it in the output, so the verdicts in the README and docs/results.md are computed, not typed.
-A difference is "beyond seed noise" when it exceeds 2 standard errors, the SE of each row
-taken over its fine-tuning seeds (independent runs: the two SEs add in quadrature); with one
-seed there is no verdict.
+Every difference is between rows fine-tuned with the same seeds from independent runs: Welch's 95 %
+t-interval over the fine-tuning seeds, and the outcomes of mixlab.papers.verdicts (shown, contradicted,
+not resolved); with one seed there is no verdict.
 
 - Table 1, per size: MixIT-pre-trained minus from-scratch full fine-tuning, average cSDR and
-  average uSDR each > 2 SE.
+  average uSDR (shown when both are).
 - Table 2, per size: the frozen MixIT-pre-trained separator minus a frozen random one, average
-  cSDR and uSDR each > 2 SE.
-- Table 3: every pre-training subset beats no pre-training (> 2 SE, average cSDR), and the largest
-  subset is not worse than the smallest.
+  cSDR and uSDR.
+- Table 3: every pre-training subset minus no pre-training (average cSDR), shown when every subset is;
+  and the largest subset not below the smallest.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from mixlab.errors import read_csv
-from mixlab.papers.verdicts import COLUMNS
+from mixlab.papers.verdicts import COLUMNS, CRITERION, SHOWN, UNRESOLVED, Interval, combined, outcome, welch
 
 # the paper's numbers (Table 1, Table 2, Table 3: average cSDR / uSDR in dB, MUSDB18-HQ test set)
 PAPER = {
@@ -32,24 +32,27 @@ PAPER = {
 METRICS = ("cSDR", "uSDR")
 
 
-def _diff(a: pd.Series, b: pd.Series, m: str) -> tuple[float, float | None]:
-    """a - b in average m, and its SE (None with one seed)."""
+def _diff(a: pd.Series, b: pd.Series, m: str) -> tuple[float, Interval | None]:
+    """a - b in average m, and its interval over the fine-tuning seeds (None with one seed)."""
     d = float(a[f"average_{m}"] - b[f"average_{m}"])
-    se = f"average_{m}_se"
-    return d, (float(np.hypot(a[se], b[se])) if se in a.index and not pd.isna(a[se]) else None)
+    se, n = f"average_{m}_se", "n_seeds"
+    if se not in a.index or pd.isna(a[se]) or pd.isna(b.get(se)):
+        return d, None
+    na, nb = int(a[n]), int(b[n])
+    return d, welch(a[f"average_{m}"], a[se] * np.sqrt(na), na, b[f"average_{m}"], b[se] * np.sqrt(nb), nb)
 
 
 def _verdict(name: str, paper: str, a: pd.Series, b: pd.Series, what: str) -> tuple:
-    parts, shown = [], True
+    parts, outcomes = [], []
     for m in METRICS:
-        d, se = _diff(a, b, m)
-        parts.append(f"{m} {d:+.2f}" + ("" if se is None else f" ± {se:.2f}"))
-        shown = shown and se is not None and d > 2 * se
+        d, iv = _diff(a, b, m)
+        parts.append(f"{m} " + (f"{d:+.2f} dB" if iv is None else iv.text()))
+        outcomes.append(outcome(iv))
     n = int(a["n_seeds"]) if "n_seeds" in a.index else 1
-    measured = f"{what}: " + ", ".join(parts) + f" dB ({'SE, ' if n > 1 else ''}{n} seed{'s' if n > 1 else ''})"
+    measured = f"{what}: " + ", ".join(parts) + (f" (Welch, {n} seeds)" if n > 1 else " (1 seed)")
     if n < 2:
         return name, paper, measured, None, "needs >= 2 fine-tuning seeds"
-    return name, paper, measured, bool(shown), "cSDR and uSDR differences each > 2 SE"
+    return name, paper, measured, combined(outcomes), "cSDR and uSDR each: " + CRITERION
 
 
 def _size(label: str) -> str:
@@ -84,13 +87,15 @@ def table3_effect(t3: pd.DataFrame) -> list[tuple]:
     if "-" not in by.index or not subsets:
         return [(name, PAPER["table3"], None, None, "needs no pre-training and >= 1 subset")]
     gains = [(s, *_diff(by.loc[s], by.loc["-"], "cSDR")) for s in subsets]
-    measured = "cSDR vs none: " + ", ".join(f"{s} {d:+.2f}" + ("" if se is None else f" ± {se:.2f}")
-                                            for s, d, se in gains) + " dB"
-    if any(se is None for _, _, se in gains):
+    measured = "cSDR vs none: " + ", ".join(f"{s} " + (f"{d:+.2f} dB" if iv is None else iv.text())
+                                            for s, d, iv in gains)
+    if any(iv is None for _, _, iv in gains):
         return [(name, PAPER["table3"], measured + " (one seed)", None, "needs >= 2 fine-tuning seeds")]
-    shown = all(d > 2 * se for _, d, se in gains) and gains[-1][1] >= gains[0][1]
-    return [(name, PAPER["table3"], measured, bool(shown),
-             "each subset > 2 SE above none (cSDR); largest subset ≥ smallest")]
+    verdict = combined(outcome(iv) for _, _, iv in gains)
+    if verdict == SHOWN and gains[-1][1] < gains[0][1]:
+        verdict = UNRESOLVED                        # every subset helps, but more data did not help more
+    return [(name, PAPER["table3"], measured + f" (Welch, {int(by.loc['-', 'n_seeds'])} seeds)", verdict,
+             "each subset vs none (cSDR): " + CRITERION + "; shown also needs largest subset ≥ smallest")]
 
 
 def effects_table(csvs: dict[str, str | Path]) -> pd.DataFrame:

@@ -45,7 +45,7 @@ def _claims(spec, out):
 
     table = effects_table(spec["inputs"])
     write_effects(table, out, spec["caption"])
-    return table[["effect", "shown"]].to_string(index=False)
+    return table[["effect", "verdict"]].to_string(index=False)
 
 
 FIGURES = {
