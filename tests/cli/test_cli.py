@@ -80,6 +80,7 @@ CASES = {
               "--mode", "joint", "--out", "{tmp}/u.csv"], "folder"),
     "import-checkpoint": (["{}", "--out", "{tmp}/m.pt"], "folder"),
     "figure": (["--spec", "{}", "--out", "{tmp}/f.pdf"], "file"),
+    "compare-runs": (["{}", "{tmp}"], "folder"),
     "cost": (["--configfile", "{}"], "file"),
     "check-config": (["--configfile", "{}"], "file"),
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+from pathlib import Path
 
 from mixlab.cli._common import existing_file, log, read_spec, spec_arg
 
@@ -89,6 +90,20 @@ def cmd_cost(a):
     print(report(est, a.gpus))
 
 
+def cmd_compare_runs(a):
+    from mixlab.config import ConfigError
+    from mixlab.papers.float_path import report
+
+    try:
+        text = report(a.run_a, a.run_b, a.testset)
+    except (FileNotFoundError, ValueError) as exc:
+        raise ConfigError(str(exc)) from None
+    if a.out:
+        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.out).write_text(text)
+    print(text, end="")
+
+
 GROUP = "figures and tables"
 GROUP_OF = {"cost": "configuration and cost", "check-config": "configuration and cost"}
 
@@ -113,6 +128,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
     s = sub.add_parser("figures", help="list the figures and tables `mixlab figure` makes, with their inputs and settings")
     s.set_defaults(func=cmd_figures)
+
+    s = sub.add_parser("compare-runs", help="two runs of the same specs on other float paths (threads, CPU): "
+                       "each model's score in both, and that spread beside the seed spread")
+    s.add_argument("run_a", help="results folder of one run, e.g. results/study")
+    s.add_argument("run_b", help="results folder of the other, e.g. results/study-threads2")
+    s.add_argument("--testset", default="test", help="which test set's scores (test)")
+    s.add_argument("--out", default=None, help="also write the table (Markdown) here")
+    s.set_defaults(func=cmd_compare_runs)
 
     s = sub.add_parser("cost", help="trainings, steps, GPU-hours, wall time on N GPUs and disk of a run, before it starts",
                        description="What `snakemake --config ...` would run, costed with the GPU rates measured in "
