@@ -58,7 +58,7 @@ def report(run_a: str | Path, run_b: str | Path, testset: str = "test") -> str:
     lines += ["", f"Float path: {len(t)} models, differences {t['diff'].mean():+.2f} dB on average, std "
                   f"{sd_float:.2f} dB, largest |difference| {t['diff'].abs().max():.2f} dB (avg SDR, test set)."]
     if df_seed:
-        lines.append(f"Seed spread of {Path(run_a).name}: std {sd_seed:.2f} dB over training seeds (pooled, {df_seed} df); "
-                     f"the float path's std is {sd_float / sd_seed:.1f}x that." if np.isfinite(sd_float) and sd_seed > 0
-                     else f"Seed spread of {Path(run_a).name}: std {sd_seed:.2f} dB (pooled, {df_seed} df).")
+        seed = f"Seed spread of {Path(run_a).name}: std {sd_seed:.2f} dB over training seeds (pooled, {df_seed} df)"
+        ratio = f"; the float path's std is {sd_float / sd_seed:.1f}x that" if np.isfinite(sd_float) and sd_seed > 0 else ""
+        lines.append(seed + ratio + ".")
     return "\n".join(lines) + "\n"

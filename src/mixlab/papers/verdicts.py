@@ -12,8 +12,9 @@ have. Three outcomes, fixed here and tested on made-up numbers:
 
 A verdict over several differences (cSDR and uSDR; every subset of Table 3) is shown when every one is
 shown, contradicted when any is contradicted, else not resolved. With one seed there is no interval and
-no verdict (n/a). The seed spread is the only spread these intervals hold: another CPU's float path moves
-every number of a run together, which docs/results.md measures separately.
+no verdict (n/a). The seed spread is the only spread these intervals hold: another CPU or thread count
+takes another float path and moves each model's score by its own amount, which `mixlab compare-runs`
+(mixlab.papers.float_path) measures separately.
 """
 from __future__ import annotations
 
