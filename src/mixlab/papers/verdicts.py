@@ -125,3 +125,16 @@ def write_effects(table: pd.DataFrame, out: str | Path, caption: str = "") -> No
         lines += ["", caption]
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_text("\n".join(lines) + "\n")
+
+
+def read_effects(path: str | Path) -> pd.DataFrame:
+    """effect, measured, verdict (a key of MARKS, or None for n/a) of a table `write_effects` wrote.
+    Cells are split on " | " only: a criterion may hold "|x|" (an absolute value) but never a spaced bar."""
+    rows = []
+    for line in Path(path).read_text().splitlines()[2:]:
+        if not line.startswith("| "):
+            break
+        cells = line[2:].rsplit(" |", 1)[0].split(" | ")
+        mark = {m: v for v, m in MARKS.items()}.get(cells[3])
+        rows.append({"effect": cells[0], "measured": cells[2], "verdict": mark})
+    return pd.DataFrame(rows, columns=["effect", "measured", "verdict"])
