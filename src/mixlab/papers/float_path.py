@@ -18,13 +18,14 @@ taken around the mean difference: an offset common to every model of an experime
 """
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from mixlab.papers.verdicts import CONTRADICTED, MARKS, SHOWN, pooled_sd, read_effects
+from mixlab.papers.verdicts import CONTRADICTED, LEVEL, MARKS, SHOWN, pooled_sd, read_effects
 
 SEED = re.compile(r"_s\d+$")
 
@@ -42,10 +43,14 @@ def model_scores(run: str | Path, testset: str = "test") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _seed_groups(scores: pd.DataFrame, col: str = "avg"):
+    base = scores["model"].str.replace(SEED, "", regex=True)
+    return [g for _, g in scores.groupby([scores["exp"], base])[col]]
+
+
 def seed_spread(scores: pd.DataFrame) -> tuple[float, int]:
     """The std over training seeds pooled over every model id with several seeds, and its df."""
-    groups = scores.assign(base=scores["model"].str.replace(SEED, "", regex=True)).groupby(["exp", "base"])["avg"]
-    return pooled_sd(g for _, g in groups)
+    return pooled_sd(_seed_groups(scores))
 
 
 def compare(run_a: str | Path, run_b: str | Path, testset: str = "test") -> pd.DataFrame:
@@ -56,70 +61,102 @@ def compare(run_a: str | Path, run_b: str | Path, testset: str = "test") -> pd.D
     return both.assign(diff=both["avg_b"] - both["avg_a"])
 
 
-def by_experiment(both: pd.DataFrame, scores_a: pd.DataFrame) -> pd.DataFrame:
-    """Per experiment: models compared, mean difference, the float path's std per model (std of the
-    differences / sqrt 2), the largest |difference|, and run A's seed std (pooled) with its df."""
-    rows = []
-    for exp, g in both.groupby("exp", sort=True):
-        sd_seed, df_seed = seed_spread(scores_a[scores_a["exp"] == exp])
-        rows.append({"exp": exp, "models": len(g), "mean": float(g["diff"].mean()),
-                     "sd_float": float(g["diff"].std(ddof=1)) / np.sqrt(2) if len(g) > 1 else float("nan"),
-                     "largest": float(g["diff"].abs().max()), "sd_seed": sd_seed, "df_seed": df_seed})
+def spreads(both: pd.DataFrame) -> dict:
+    """The float path's std per model (the differences' std around their experiment's mean, pooled over
+    experiments, / sqrt 2) and the seed std (pooled over the seed groups of both runs), each with its df,
+    and the ratio float / seed with its 95 % interval (an F interval: both are pooled sample variances)."""
+    sd_diff, df_float = pooled_sd(g for _, g in both.groupby("exp")["diff"])
+    sd_seed, df_seed = pooled_sd(_seed_groups(both, "avg_a") + _seed_groups(both, "avg_b"))
+    out = {"sd_float": sd_diff / math.sqrt(2), "df_float": df_float, "sd_seed": sd_seed, "df_seed": df_seed,
+           "ratio": float("nan"), "ratio_lo": float("nan"), "ratio_hi": float("nan")}
+    if df_float and df_seed and sd_seed > 0:
+        from scipy.stats import f
+
+        r = out["sd_float"] / sd_seed
+        out.update(ratio=r, ratio_lo=r / math.sqrt(f.ppf(1 - (1 - LEVEL) / 2, df_float, df_seed)),
+                   ratio_hi=r / math.sqrt(f.ppf((1 - LEVEL) / 2, df_float, df_seed)))
+    return out
+
+
+def by_experiment(both: pd.DataFrame) -> pd.DataFrame:
+    """spreads() per experiment (figure or table), with the models compared, their mean difference and
+    the largest |difference|."""
+    rows = [{"exp": exp, "models": len(g), "mean": float(g["diff"].mean()), "largest": float(g["diff"].abs().max()),
+             **spreads(g)} for exp, g in both.groupby("exp", sort=True)]
     return pd.DataFrame(rows)
 
 
 EFFECTS = ("effects_a.md", "mixit/effects.md")
+ABSENT = "absent"
 
 
-def verdicts(run_a: str | Path, run_b: str | Path) -> pd.DataFrame:
-    """Both runs' effect tables joined by effect: measured and verdict of each (empty where neither run
-    has written one)."""
+def verdicts(run_a: str | Path, run_b: str | Path) -> tuple[pd.DataFrame, list[str]]:
+    """Both runs' effect tables joined by effect (an effect only one run has: ABSENT on the other side),
+    and a line for each effect table only one run has written."""
     a, b = Path(run_a), Path(run_b)
-    tables = [read_effects(a / f).merge(read_effects(b / f), on="effect", suffixes=("_a", "_b"))
-              for f in EFFECTS if (a / f).exists() and (b / f).exists()]
-    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(
-        columns=["effect", "measured_a", "verdict_a", "measured_b", "verdict_b"])
+    tables, notes = [], []
+    for f in EFFECTS:
+        if (a / f).exists() and (b / f).exists():
+            t = read_effects(a / f).merge(read_effects(b / f), on="effect", how="outer", suffixes=("_a", "_b"),
+                                          indicator=True, sort=False)
+            for side, other in (("a", "right_only"), ("b", "left_only")):
+                t.loc[t["_merge"] == other, f"verdict_{side}"] = ABSENT
+                t.loc[t["_merge"] == other, f"measured_{side}"] = ""
+            tables.append(t.drop(columns="_merge"))
+        elif (a / f).exists() or (b / f).exists():
+            notes.append(f"{f}: only in {(a if (a / f).exists() else b)}; not compared")
+    cols = ["effect", "measured_a", "verdict_a", "measured_b", "verdict_b"]
+    return (pd.concat(tables, ignore_index=True)[cols] if tables else pd.DataFrame(columns=cols)), notes
 
 
 def _f(x: float, fmt: str = ".2f") -> str:
     return "—" if not np.isfinite(x) else format(x, fmt)
 
 
+def _ratio(s: dict) -> str:
+    return "—" if not np.isfinite(s["ratio"]) else f"{s['ratio']:.1f} [{s['ratio_lo']:.1f}, {s['ratio_hi']:.1f}]"
+
+
+def _short(measured: str) -> str:
+    """The measured text without its parenthesis on seeds (the interval and the numbers stay)."""
+    return re.sub(r" \([^()]*seed[^()]*\)", "", measured)
+
+
 def report(run_a: str | Path, run_b: str | Path, testset: str = "test") -> str:
     na, nb = Path(run_a).name, Path(run_b).name
-    scores_a = model_scores(run_a, testset)
     t = compare(run_a, run_b, testset)
     lines = [f"| experiment | model | {na} | {nb} | difference |", "|---|---|---|---|---|"]
     lines += [f"| {r.exp} | {r.model} | {r.avg_a:.2f} | {r.avg_b:.2f} | {r.diff:+.2f} |" for r in t.itertuples()]
 
-    lines += ["", f"Per experiment (avg SDR, {testset} set; float path per model: std of the differences / √2; "
-                  f"seed: std over training seeds in {na}, pooled):", "",
-              "| experiment | models | mean difference | float path std | largest abs. difference | seed std (df) "
-              "| float / seed |", "|---|---|---|---|---|---|---|"]
-    per = by_experiment(t, scores_a)
-    for r in per.itertuples():
-        ratio = r.sd_float / r.sd_seed if r.df_seed and r.sd_seed > 0 else float("nan")
-        seed = f"{r.sd_seed:.2f} ({r.df_seed})" if r.df_seed else "—"
-        lines.append(f"| {r.exp} | {r.models} | {r.mean:+.2f} | {_f(r.sd_float)} | {r.largest:.2f} | {seed} "
-                     f"| {_f(ratio, '.1f')} |")
-    sd_float = float(t["diff"].std(ddof=1)) / np.sqrt(2) if len(t) > 1 else float("nan")
-    sd_seed, df_seed = seed_spread(scores_a)
-    total = (f"All: {len(t)} models, differences {t['diff'].mean():+.2f} dB on average, float path std "
-             f"{_f(sd_float)} dB per model, largest |difference| {t['diff'].abs().max():.2f} dB")
-    if df_seed:
-        total += f"; seed std {sd_seed:.2f} dB (pooled, {df_seed} df)"
-        if np.isfinite(sd_float) and sd_seed > 0:
-            total += f"; the float path's std is {sd_float / sd_seed:.1f}x the seed std"
-    lines += ["", total + "."]
+    lines += ["", f"Per experiment (avg SDR, {testset} set, dB). Float path per model: the differences' std / √2 "
+                  "(each run carries its own perturbation). Seed: std over training seeds, pooled over both runs. "
+                  "Ratio float / seed with its 95 % interval: 1 in it, another float path acts like another "
+                  "seed (which the verdicts' intervals hold); above it, the float path adds spread they do not "
+                  "hold; below it, it moves scores less than a seed does.", "",
+              "| experiment | models | mean difference | largest abs. difference | float path std (df) "
+              "| seed std (df) | float / seed |", "|---|---|---|---|---|---|---|"]
+    for r in by_experiment(t).to_dict("records"):
+        lines.append(f"| {r['exp']} | {r['models']} | {r['mean']:+.2f} | {r['largest']:.2f} | "
+                     f"{_f(r['sd_float'])} ({r['df_float']}) | {_f(r['sd_seed'])} ({r['df_seed']}) | {_ratio(r)} |")
+    s = spreads(t)
+    lines += ["", f"All: {len(t)} models, differences {t['diff'].mean():+.2f} dB on average, largest "
+                  f"|difference| {t['diff'].abs().max():.2f} dB; float path std {_f(s['sd_float'])} dB per model "
+                  f"({s['df_float']} df, around each experiment's mean), seed std {_f(s['sd_seed'])} dB "
+                  f"({s['df_seed']} df); float / seed {_ratio(s)}."]
 
-    v = verdicts(run_a, run_b)
+    v, notes = verdicts(run_a, run_b)
+    lines += [""] + notes if notes else []
     if len(v):
-        mark = lambda x: MARKS.get(x, "n/a")                                      # noqa: E731
+        mark = lambda x: "n/a" if pd.isna(x) else MARKS.get(x, x)                # noqa: E731
         lines += ["", f"| effect | {na} | {nb} | same verdict |", "|---|---|---|---|"]
-        lines += [f"| {r.effect} | {r.measured_a} {mark(r.verdict_a)} | {r.measured_b} {mark(r.verdict_b)} | "
-                  f"{'yes' if mark(r.verdict_a) == mark(r.verdict_b) else 'no'} |" for r in v.itertuples()]
-        same = int((v["verdict_a"].fillna("n/a") == v["verdict_b"].fillna("n/a")).sum())
-        flips = sum({a, b} == {SHOWN, CONTRADICTED} for a, b in zip(v["verdict_a"], v["verdict_b"]))
-        lines += ["", f"Verdicts: {same} of {len(v)} the same in both runs; {flips} turned from shown to "
-                      "contradicted or back."]
+        judged = v["verdict_a"].isin(list(MARKS)) & v["verdict_b"].isin(list(MARKS))
+        for r, j in zip(v.itertuples(), judged):
+            same = ("yes" if r.verdict_a == r.verdict_b else "no") if j else "—"
+            lines.append(f"| {r.effect} | {_short(r.measured_a)} {mark(r.verdict_a)} | "
+                         f"{_short(r.measured_b)} {mark(r.verdict_b)} | {same} |")
+        same = int((v["verdict_a"] == v["verdict_b"])[judged].sum())
+        flips = sum({x, y} == {SHOWN, CONTRADICTED} for x, y in zip(v["verdict_a"], v["verdict_b"]))
+        lines += ["", f"Verdicts: {same} of {int(judged.sum())} effects judged in both runs the same; {flips} "
+                      f"turned from shown to contradicted or back; {len(v) - int(judged.sum())} without a "
+                      "verdict in one run or both."]
     return "\n".join(lines) + "\n"

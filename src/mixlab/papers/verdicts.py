@@ -114,12 +114,18 @@ def combined(outcomes) -> str | None:
     return CONTRADICTED if CONTRADICTED in outcomes else UNRESOLVED
 
 
+HEADER = "| effect | paper | measured | verdict | criterion |"
+
+
 def write_effects(table: pd.DataFrame, out: str | Path, caption: str = "") -> None:
-    lines = ["| effect | paper | measured | verdict | criterion |", "|---|---|---|---|---|"]
+    lines = [HEADER, "|---|---|---|---|---|"]
     for _, e in table.iterrows():
         verdict = MARKS.get(e["verdict"], "n/a")                      # None/NaN: no verdict
         measured = "not measured" if pd.isna(e["measured"]) else e["measured"]
-        lines.append(f"| {e['effect']} | {e['paper']} | {measured} | {verdict} | {e['criterion']} |")
+        cells = [str(e["effect"]), str(e["paper"]), str(measured), verdict, str(e["criterion"])]
+        if any(" | " in c for c in cells):                            # read_effects splits on it
+            raise ValueError(f"effect {e['effect']!r}: a cell holds ' | ', which would split it: {cells}")
+        lines.append("| " + " | ".join(cells) + " |")
     lines += ["", f"Intervals: {LEVEL:.0%} confidence, t distribution over seeds ({CRITERION.split(': ', 1)[1]})."]
     if caption:
         lines += ["", caption]
@@ -130,11 +136,20 @@ def write_effects(table: pd.DataFrame, out: str | Path, caption: str = "") -> No
 def read_effects(path: str | Path) -> pd.DataFrame:
     """effect, measured, verdict (a key of MARKS, or None for n/a) of a table `write_effects` wrote.
     Cells are split on " | " only: a criterion may hold "|x|" (an absolute value) but never a spaced bar."""
+    path = Path(path)
+    lines = path.read_text().splitlines()
+    if not lines or lines[0] != HEADER:
+        raise ValueError(f"{path}: not an effect table of this version (its header is not {HEADER!r}); "
+                         "remake it from the run's figure tables: snakemake --forcerun effects_a effects_b with that run's "
+                         "--config")
+    of_mark = {m: v for v, m in MARKS.items()} | {"n/a": None}
     rows = []
-    for line in Path(path).read_text().splitlines()[2:]:
+    for n, line in enumerate(lines[2:], start=3):
         if not line.startswith("| "):
             break
-        cells = line[2:].rsplit(" |", 1)[0].split(" | ")
-        mark = {m: v for v, m in MARKS.items()}.get(cells[3])
-        rows.append({"effect": cells[0], "measured": cells[2], "verdict": mark})
+        cells = line[2:].removesuffix(" |").split(" | ")
+        if len(cells) != 5 or cells[3] not in of_mark:
+            raise ValueError(f"{path}, line {n}: expected 5 cells with a verdict in {sorted(of_mark, key=str)}; "
+                             f"got {line[:120]!r}")
+        rows.append({"effect": cells[0], "measured": cells[2], "verdict": of_mark[cells[3]]})
     return pd.DataFrame(rows, columns=["effect", "measured", "verdict"])

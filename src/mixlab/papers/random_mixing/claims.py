@@ -93,7 +93,7 @@ def fig3_effect(fig3: pd.DataFrame, near_db: float = 0.3):
             + (f" (mean of n = {count(halves.size(), 'song subset')}): "
                + ", ".join(f"{f:g}: {half[f]:.2f}" for f in half.index) if len(half) else ": not run"),
             SHOWN if ok else UNRESOLVED,
-            f"1 % < 10 %, |10 % − 100 %| ≤ {near_db} dB, half < all at each R (one training seed per point: "
+            f"1 % < 10 %, 10 % within {near_db} dB of 100 %, half < all at each R (one training seed per point: "
             "shown or not resolved)")
 
 
