@@ -43,14 +43,12 @@ def model_scores(run: str | Path, testset: str = "test") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _seed_groups(scores: pd.DataFrame, col: str = "avg"):
+def seed_spread(scores: pd.DataFrame, cols=("avg",)) -> tuple[float, int]:
+    """The std over training seeds pooled over every model id with several seeds (in each score column of
+    `cols`: one run's, or both runs' side by side), and its df."""
     base = scores["model"].str.replace(SEED, "", regex=True)
-    return [g for _, g in scores.groupby([scores["exp"], base])[col]]
-
-
-def seed_spread(scores: pd.DataFrame) -> tuple[float, int]:
-    """The std over training seeds pooled over every model id with several seeds, and its df."""
-    return pooled_sd(_seed_groups(scores))
+    groups = scores.groupby([scores["exp"], base])
+    return pooled_sd(g[c] for c in cols for _, g in groups)
 
 
 def compare(run_a: str | Path, run_b: str | Path, testset: str = "test") -> pd.DataFrame:
@@ -66,7 +64,7 @@ def spreads(both: pd.DataFrame) -> dict:
     experiments, / sqrt 2) and the seed std (pooled over the seed groups of both runs), each with its df,
     and the ratio float / seed with its 95 % interval (an F interval: both are pooled sample variances)."""
     sd_diff, df_float = pooled_sd(g for _, g in both.groupby("exp")["diff"])
-    sd_seed, df_seed = pooled_sd(_seed_groups(both, "avg_a") + _seed_groups(both, "avg_b"))
+    sd_seed, df_seed = seed_spread(both, ("avg_a", "avg_b"))
     out = {"sd_float": sd_diff / math.sqrt(2), "df_float": df_float, "sd_seed": sd_seed, "df_seed": df_seed,
            "ratio": float("nan"), "ratio_lo": float("nan"), "ratio_hi": float("nan")}
     if df_float and df_seed and sd_seed > 0:
@@ -145,7 +143,8 @@ def report(run_a: str | Path, run_b: str | Path, testset: str = "test") -> str:
                   f"({s['df_seed']} df); float / seed {_ratio(s)}."]
 
     v, notes = verdicts(run_a, run_b)
-    lines += [""] + notes if notes else []
+    if notes:
+        lines += [""] + notes
     if len(v):
         mark = lambda x: "n/a" if pd.isna(x) else MARKS.get(x, x)                # noqa: E731
         lines += ["", f"| effect | {na} | {nb} | same verdict |", "|---|---|---|---|"]
